@@ -57,9 +57,8 @@ fn oversized_and_empty_frames() {
     let mut buf = BytesMut::from(&header(129, 8, 0).to_bytes()[..]);
     let err = dec.decode(&mut buf).expect_err("over the cap");
     assert!(err.is_frame_too_large() && err.is_fatal_framing(), "{err}");
-    assert_eq!(
+    assert!(
         buf.capacity() < 1024,
-        true,
         "no memory reserved for a refused frame"
     );
     // u32::MAX words is refused before anything is reserved.

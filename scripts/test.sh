@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The project's test command (see README.md): installs the C dqlite reference when it is
+# missing, then runs every test in the workspace.
+#
+# Interop tests need Debian's go-dqlite (dqlite-demo, the dqlite shell, libdqlite0). Under
+# CI=true a missing reference makes those tests fail; elsewhere they print one line and skip.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+have_reference() { command -v dqlite-demo >/dev/null 2>&1 && command -v dqlite >/dev/null 2>&1; }
+
+if ! have_reference; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "test.sh: installing the C dqlite reference (apt-get install -y go-dqlite)"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq go-dqlite
+    elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+        echo "test.sh: installing the C dqlite reference (sudo apt-get install -y go-dqlite)"
+        sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq go-dqlite
+    else
+        echo "test.sh: go-dqlite is not installed and cannot be installed here (needs root and apt-get);" \
+             "interop tests will skip. Install it with: apt-get install -y go-dqlite"
+    fi
+fi
+
+profile=default
+if [ "${CI:-}" = "true" ]; then profile=ci; fi
+
+if cargo nextest --version >/dev/null 2>&1; then
+    cargo nextest run --workspace --profile "$profile" "$@"
+    cargo test --workspace --doc
+else
+    cargo test --workspace "$@"
+fi

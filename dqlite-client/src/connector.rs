@@ -1,0 +1,179 @@
+//! Leader discovery: the last known leader first, then every node probed concurrently
+//! (bounded); a node is the leader only if it names itself; rounds are retried with
+//! exponential backoff and jitter until the budget runs out.
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use futures::stream::{FuturesUnordered, StreamExt};
+use tokio::sync::Semaphore;
+
+use crate::connection::Connection;
+use crate::error::{Error, Result};
+use crate::retry::Backoff;
+use crate::store::NodeStore;
+use crate::Config;
+
+/// Finds the leader and hands out connections to it.
+#[derive(Debug, Clone)]
+pub(crate) struct Connector {
+    store: Arc<dyn NodeStore>,
+    config: Arc<Config>,
+    last_leader: Arc<Mutex<Option<String>>>,
+}
+
+/// Why one probe did not produce a leader connection.
+type Answer = (String, String);
+
+impl Connector {
+    pub fn new(store: Arc<dyn NodeStore>, config: Arc<Config>) -> Connector {
+        Connector {
+            store,
+            config,
+            last_leader: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The leader address that worked last, if any.
+    pub fn last_leader(&self) -> Option<String> {
+        self.last_leader.lock().ok().and_then(|g| g.clone())
+    }
+
+    /// Forgets the last leader, for example after it answered "not leader".
+    pub fn forget_leader(&self, addr: &str) {
+        if let Ok(mut g) = self.last_leader.lock() {
+            if g.as_deref() == Some(addr) {
+                *g = None;
+            }
+        }
+    }
+
+    fn remember_leader(&self, addr: &str) {
+        if let Ok(mut g) = self.last_leader.lock() {
+            *g = Some(addr.to_owned());
+        }
+    }
+
+    /// A registered connection to the current leader, within the retry budget.
+    pub async fn connect(&self) -> Result<Connection> {
+        self.connect_until(Instant::now() + self.config.retry_budget)
+            .await
+    }
+
+    /// Like [`Connector::connect`] with an explicit deadline for all rounds.
+    pub async fn connect_until(&self, deadline: Instant) -> Result<Connection> {
+        let start = Instant::now();
+        let mut backoff = Backoff::new(&self.config);
+        let mut rounds = 0;
+        loop {
+            rounds += 1;
+            let answers = match self.round().await {
+                Ok(mut conn) => {
+                    conn.set_timeout(self.config.request_timeout);
+                    return Ok(conn);
+                }
+                Err(answers) => answers,
+            };
+            let wait = backoff.next_delay();
+            if Instant::now() + wait >= deadline {
+                return Err(Error::NoLeader {
+                    attempts: rounds,
+                    elapsed: start.elapsed(),
+                    answers,
+                });
+            }
+            tracing::debug!(rounds, ?wait, "no leader found; backing off");
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// One round: the fast path, then all nodes.
+    async fn round(&self) -> std::result::Result<Connection, Vec<Answer>> {
+        let mut answers = Vec::new();
+        if let Some(addr) = self.last_leader() {
+            match probe(&addr, &self.config).await {
+                Ok(conn) => return Ok(conn),
+                Err(why) => {
+                    self.forget_leader(&addr);
+                    answers.push((addr, why));
+                }
+            }
+        }
+        let mut nodes = match self.store.get() {
+            Ok(nodes) => nodes,
+            Err(e) => return Err(vec![("node store".to_owned(), e.to_string())]),
+        };
+        // Voters first: only they can lead and only they report the leader.
+        nodes.sort_by_key(|n| n.role.map_or(0, |r| r.code()));
+        let limit = Arc::new(Semaphore::new(self.config.max_concurrent_probes));
+        let mut probes: FuturesUnordered<_> = nodes
+            .into_iter()
+            .map(|node| {
+                let limit = Arc::clone(&limit);
+                let config = Arc::clone(&self.config);
+                async move {
+                    let _permit = limit.acquire().await;
+                    let res = probe(&node.address, &config).await;
+                    (node.address, res)
+                }
+            })
+            .collect();
+        while let Some((addr, res)) = probes.next().await {
+            match res {
+                Ok(conn) => {
+                    self.remember_leader(conn.node());
+                    return Ok(conn);
+                }
+                Err(why) => answers.push((addr, why)),
+            }
+        }
+        Err(answers)
+    }
+}
+
+/// Probes one node: a leader connection if it (or the node it names, one hop) is leader.
+async fn probe(addr: &str, config: &Config) -> std::result::Result<Connection, String> {
+    let deadline = config.attempt_timeout;
+    match tokio::time::timeout(deadline, probe_inner(addr, config)).await {
+        Ok(res) => res,
+        Err(_) => Err(format!("no answer within {deadline:?}")),
+    }
+}
+
+async fn probe_inner(addr: &str, config: &Config) -> std::result::Result<Connection, String> {
+    let (mut conn, leader) = ask_leader(addr, config).await?;
+    if leader.is_empty() {
+        return Err("knows no leader".to_owned());
+    }
+    if leader != addr {
+        drop(conn);
+        let (hinted, confirmed) = ask_leader(&leader, config)
+            .await
+            .map_err(|e| format!("named {leader} as leader, which failed: {e}"))?;
+        if confirmed != leader {
+            return Err(format!(
+                "named {leader} as leader, but that node names {:?}",
+                confirmed
+            ));
+        }
+        conn = hinted;
+    }
+    conn.register().await.map_err(|e| e.to_string())?;
+    Ok(conn)
+}
+
+async fn ask_leader(
+    addr: &str,
+    config: &Config,
+) -> std::result::Result<(Connection, String), String> {
+    let mut conn = Connection::connect(addr, config)
+        .await
+        .map_err(|e| e.to_string())?;
+    conn.set_timeout(config.attempt_timeout);
+    let (_, leader) = conn.leader().await.map_err(|e| e.to_string())?;
+    Ok((conn, leader))
+}

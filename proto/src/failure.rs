@@ -24,6 +24,11 @@ pub mod code {
     pub const LEADERSHIP_LOST: u64 = 10506;
     /// Not-leader code of servers older than 1.6 (`10 | 32 << 8`).
     pub const LEGACY_NOT_LEADER: u64 = 8202;
+    /// Raft's own `RAFT_NOTLEADER`, which dqlite 1.11 passes through unchanged (message "no
+    /// more rows available") when a write meets a leadership transfer: raft refused the
+    /// entry, so nothing was applied. The same number is SQLite's `SQLITE_NOMEM`, after
+    /// which an autocommit statement has not run either.
+    pub const RAFT_NOT_LEADER: u64 = 7;
     /// Leadership-lost code of servers older than 1.6 (`10 | 33 << 8`).
     pub const LEGACY_LEADERSHIP_LOST: u64 = 8458;
     /// `SQLITE_NOTFOUND`: "no database opened", "no statement with the given id".
@@ -86,10 +91,14 @@ impl Failure {
         }
     }
 
-    /// The node is not the leader (10250, or 8202 from servers before 1.6): the request was
-    /// not executed and may be sent to the leader.
+    /// The node is not the leader (10250, 8202 from servers before 1.6, or raft's code 7
+    /// leaked by 1.11 during a leadership transfer): the request was not executed and may
+    /// be sent to the leader.
     pub fn is_not_leader(&self) -> bool {
-        matches!(self.code, code::NOT_LEADER | code::LEGACY_NOT_LEADER)
+        matches!(
+            self.code,
+            code::NOT_LEADER | code::LEGACY_NOT_LEADER | code::RAFT_NOT_LEADER
+        )
     }
 
     /// Leadership was lost while the request was applied (10506, or 8458): the outcome of a

@@ -400,6 +400,7 @@ fn encoders_refuse_what_the_wire_cannot_carry() {
 fn failure_predicates() {
     assert!(Failure::new(code::NOT_LEADER, "not leader").is_not_leader());
     assert!(Failure::new(code::LEGACY_NOT_LEADER, "").is_bad_connection());
+    assert!(Failure::new(code::RAFT_NOT_LEADER, "no more rows available").is_not_leader());
     assert!(Failure::new(code::LEADERSHIP_LOST, "").is_leadership_lost());
     for c in [code::BUSY, code::BUSY_RECOVERY, code::BUSY_SNAPSHOT] {
         assert!(Failure::new(c, "database is locked").is_busy(), "{c}");

@@ -26,8 +26,8 @@ profile=default
 if [ "${CI:-}" = "true" ]; then profile=ci; fi
 
 if cargo nextest --version >/dev/null 2>&1; then
-    cargo nextest run --workspace --profile "$profile" "$@"
-    cargo test --workspace --doc
+    cargo nextest run --workspace --all-features --profile "$profile" "$@"
+    cargo test --workspace --all-features --doc
 else
-    cargo test --workspace "$@"
+    cargo test --workspace --all-features "$@"
 fi

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use bytes::BytesMut;
 use dqlite_proto::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 /// What the node does with one request.
@@ -125,12 +125,30 @@ impl FakeNode {
     }
 }
 
-async fn serve(
-    mut sock: TcpStream,
-    world: &World,
-    me: &str,
-    handler: &Handler,
-) -> std::io::Result<()> {
+/// Starts a node on the Linux abstract Unix socket `@name`.
+pub async fn start_abstract(world: Arc<World>, handler: Handler, name: &str) -> FakeNode {
+    use std::os::linux::net::SocketAddrExt;
+    let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes()).expect("name");
+    let std = std::os::unix::net::UnixListener::bind_addr(&addr).expect("bind abstract");
+    std.set_nonblocking(true).expect("nonblocking");
+    let listener = tokio::net::UnixListener::from_std(std).expect("listener");
+    let me = format!("@{name}");
+    let addr = me.clone();
+    let task = tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            let (world, handler, me) = (Arc::clone(&world), Arc::clone(&handler), me.clone());
+            tokio::spawn(async move {
+                let _ = serve(sock, &world, &me, &handler).await;
+            });
+        }
+    });
+    FakeNode { addr, task }
+}
+
+async fn serve<S>(mut sock: S, world: &World, me: &str, handler: &Handler) -> std::io::Result<()>
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
     let mut buf = BytesMut::new();
     let dec = FrameDecoder::default();
     let mut handshake_done = false;
@@ -169,7 +187,10 @@ async fn serve(
     }
 }
 
-async fn write_all(sock: &mut TcpStream, resps: &[Response]) -> std::io::Result<()> {
+async fn write_all<S>(sock: &mut S, resps: &[Response]) -> std::io::Result<()>
+where
+    S: tokio::io::AsyncWrite + Unpin,
+{
     let mut out = BytesMut::new();
     for r in resps {
         r.encode(&mut out).expect("encodable response");

@@ -2,6 +2,7 @@
 //! not-leader retries, cut streams, stalls, budget exhaustion, unknown commits, busy policy.
 
 mod fake;
+mod pool;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -11,7 +12,7 @@ use dqlite_client::{Cluster, Config, Error};
 use dqlite_proto::{code, request_kind, Failure, Request, Response, Rows, RowsEnd, Value};
 use fake::{cluster, standard, Action, Handler};
 
-fn fast() -> Config {
+pub fn fast() -> Config {
     Config::default()
         .with_dial_timeout(Duration::from_millis(500))
         .with_attempt_timeout(Duration::from_millis(500))
@@ -21,11 +22,13 @@ fn fast() -> Config {
         .with_backoff_cap(Duration::from_millis(50))
 }
 
-fn handler(f: impl Fn(&fake::World, &str, &Request) -> Action + Send + Sync + 'static) -> Handler {
+pub fn handler(
+    f: impl Fn(&fake::World, &str, &Request) -> Action + Send + Sync + 'static,
+) -> Handler {
     Arc::new(f)
 }
 
-fn fail(code: u64, msg: &str) -> Action {
+pub fn fail(code: u64, msg: &str) -> Action {
     Action::Reply(vec![Response::Failure(Failure::new(code, msg))])
 }
 

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dqlite_client::Db;
+use dqlite_client::{Db, NodeInfo, Role};
 use dqlite_testkit::reference_cluster_or_skip;
 
 use crate::{client, config};
@@ -124,4 +124,49 @@ async fn leadership_transfer_while_the_pool_is_busy() {
     let stored = stored_ids(&db).await;
     let lost: Vec<_> = acked.iter().filter(|id| !stored.contains(id)).collect();
     assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
+}
+
+#[tokio::test]
+async fn membership_changes_through_the_leader() {
+    let Some(reference) = reference_cluster_or_skip(3) else {
+        return;
+    };
+    let cluster = client(&reference, config());
+    let leader = cluster.leader_address().await.expect("leader");
+    let nodes = cluster.nodes().await.expect("nodes");
+    let node = nodes
+        .iter()
+        .find(|n| n.address != leader)
+        .expect("a follower")
+        .clone();
+    let role_of = |nodes: &[NodeInfo], id| nodes.iter().find(|n| n.id == id).and_then(|n| n.role);
+    cluster
+        .assign(node.id, Role::StandBy)
+        .await
+        .expect("demote");
+    assert_eq!(
+        role_of(&cluster.nodes().await.expect("nodes"), node.id),
+        Some(Role::StandBy)
+    );
+    cluster.assign(node.id, Role::Voter).await.expect("promote");
+    assert_eq!(
+        role_of(&cluster.nodes().await.expect("nodes"), node.id),
+        Some(Role::Voter)
+    );
+    cluster.remove(node.id).await.expect("remove");
+    let after = cluster.nodes().await.expect("nodes");
+    assert_eq!(after.len(), 2, "{after:?}");
+    assert!(role_of(&after, node.id).is_none());
+    let back = NodeInfo {
+        role: Some(Role::Voter),
+        ..node.clone()
+    };
+    cluster.add(&back).await.expect("add back as voter");
+    let after = cluster.nodes().await.expect("nodes");
+    assert_eq!(role_of(&after, node.id), Some(Role::Voter), "{after:?}");
+    let err = cluster
+        .assign(0xdead_beef, Role::Voter)
+        .await
+        .expect_err("unknown node");
+    assert!(err.failure().is_some(), "{err}");
 }

@@ -220,6 +220,38 @@ async fn transactions(db: &Db) {
 }
 
 async fn errors(db: &Db) {
+    // More than 255 parameters need a >= 1.12 server; against 1.11 the client refuses them
+    // after its probe instead of sending a tuple 1.11 would misparse (wire-protocol.md §8.3).
+    let many: Vec<Value> = (0..300).map(Value::Integer).collect();
+    let sql = format!("SELECT {}", vec!["?"; 300].join(", "));
+    let err = db
+        .query_all(&sql, many)
+        .await
+        .expect_err("1.11 has no schema-1 tuples");
+    assert!(
+        matches!(&err, Error::InvalidRequest(m) if m.contains("1.12")),
+        "{err}"
+    );
+    let max: Vec<Value> = (0..255).map(Value::Integer).collect();
+    let sql = format!("SELECT {}", vec!["?"; 255].join(", "));
+    let row = db.query_one(&sql, max).await.expect("255 parameters");
+    assert_eq!(row.get::<i64, _>(254).expect("last"), 254);
+    // Several statements in one EXEC_SQL run in order; the result describes the last.
+    let r = db
+        .execute(
+            "INSERT INTO people(name) VALUES ('m1'); INSERT INTO people(name) VALUES ('m2')",
+            (),
+        )
+        .await
+        .expect("multi-statement");
+    assert_eq!(r.rows_affected, 1);
+    let n: i64 = db
+        .query_one("SELECT count(*) FROM people WHERE name IN ('m1', 'm2')", ())
+        .await
+        .expect("n")
+        .get(0)
+        .expect("n");
+    assert_eq!(n, 2);
     let err = db
         .execute("INSERT INTO people(name) VALUES ('ADA')", ())
         .await

@@ -9,10 +9,10 @@ use dqlite_proto::{File, NodeInfo, Role};
 use crate::connection::Connection;
 use crate::connector::Connector;
 use crate::db::{judge, Db, Kind};
-use crate::error::{Result, RetryAction};
+use crate::error::Result;
 use crate::ops::NodeMetadata;
 use crate::pool::Pool;
-use crate::retry::Backoff;
+use crate::retry::{retry_delay, Backoff};
 use crate::store::{InMemoryNodeStore, NodeStore};
 use crate::Config;
 
@@ -157,14 +157,9 @@ impl Cluster {
                 self.connector.forget_leader(client.node());
             }
             let (err, action) = judge(err, op.kind(), true);
-            let delay = match action {
-                RetryAction::None => return Err(err),
-                RetryAction::Rediscover => std::time::Duration::ZERO,
-                RetryAction::Backoff => backoff.next_delay(),
-            };
-            if Instant::now() + delay >= deadline {
+            let Some(delay) = retry_delay(action, &mut backoff, deadline) else {
                 return Err(err);
-            }
+            };
             tokio::time::sleep(delay).await;
         }
     }

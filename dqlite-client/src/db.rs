@@ -10,7 +10,7 @@ use crate::connection::{Connection, OP_RECEIVE};
 use crate::error::{Error, Result, RetryAction};
 use crate::ops::ExecResult;
 use crate::pool::{Pool, PooledConn};
-use crate::retry::Backoff;
+use crate::retry::{retry_delay, Backoff};
 use crate::row::Row;
 use crate::rows::{Rows, Source};
 use crate::sql;
@@ -152,14 +152,9 @@ impl Db {
                 drop(conn);
             }
             let (err, action) = judge(err, op.kind, op.retry_busy);
-            let delay = match action {
-                RetryAction::None => return Err(err),
-                RetryAction::Rediscover => std::time::Duration::ZERO,
-                RetryAction::Backoff => backoff.next_delay(),
-            };
-            if Instant::now() + delay >= deadline {
+            let Some(delay) = retry_delay(action, &mut backoff, deadline) else {
                 return Err(err);
-            }
+            };
             tracing::debug!(error = %err, ?action, "retrying");
             tokio::time::sleep(delay).await;
         }

@@ -1,11 +1,27 @@
 //! Backoff between retries: exponential from a base up to a cap, with full jitter on the
 //! upper half so that many clients do not retry in lockstep.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rand::Rng;
 
-use crate::Config;
+use crate::{Config, RetryAction};
+
+/// How long to wait before the next attempt; `None` when the error is final or the budget
+/// ending at `deadline` would run out first. A rediscovery retries at once (leader discovery
+/// backs off on its own); a busy error waits for the next backoff delay.
+pub(crate) fn retry_delay(
+    action: RetryAction,
+    backoff: &mut Backoff,
+    deadline: Instant,
+) -> Option<Duration> {
+    let delay = match action {
+        RetryAction::None => return None,
+        RetryAction::Rediscover => Duration::ZERO,
+        RetryAction::Backoff => backoff.next_delay(),
+    };
+    (Instant::now() + delay < deadline).then_some(delay)
+}
 
 /// The delays of one retry loop.
 #[derive(Debug, Clone)]

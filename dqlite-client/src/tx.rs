@@ -7,7 +7,7 @@ use futures::future::BoxFuture;
 use crate::db::{judge, Db, Kind, Op, Request};
 use crate::error::{Error, Result, RetryAction};
 use crate::ops::ExecResult;
-use crate::retry::Backoff;
+use crate::retry::{retry_delay, Backoff};
 use crate::row::Row;
 use crate::rows::Rows;
 use crate::stmt::{Conn, Statement};
@@ -71,13 +71,18 @@ impl Db {
                 }
             };
             let (err, action) = judge(err, Kind::Read, true);
-            if err.is_commit_unknown() || action == RetryAction::None {
+            if err.is_commit_unknown() {
                 return Err(err);
             }
-            let delay = backoff.next_delay();
-            if Instant::now() + delay >= deadline {
+            // A whole transaction always backs off before running again.
+            let action = if action == RetryAction::None {
+                action
+            } else {
+                RetryAction::Backoff
+            };
+            let Some(delay) = retry_delay(action, &mut backoff, deadline) else {
                 return Err(err);
-            }
+            };
             tracing::debug!(error = %err, "retrying transaction");
             tokio::time::sleep(delay).await;
         }

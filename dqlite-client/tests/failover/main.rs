@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use dqlite_client::{Cluster, Config, Error};
+use dqlite_client::{Cluster, Config, Db, Error};
 use dqlite_proto::{code, request_kind, Failure, Request, Response, Rows, RowsEnd, Value};
 use fake::{cluster, standard, Action, Handler};
 
@@ -20,6 +20,16 @@ pub fn fast() -> Config {
         .with_retry_budget(Duration::from_secs(3))
         .with_backoff_base(Duration::from_millis(10))
         .with_backoff_cap(Duration::from_millis(50))
+}
+
+/// One fake node, leader of its world, with a pool on it.
+pub async fn leader_db(h: Handler, config: Config) -> (Arc<fake::World>, Vec<fake::FakeNode>, Db) {
+    let (world, nodes) = cluster(1, h).await;
+    world.set_leader(&nodes[0].addr);
+    let db = Cluster::from_addresses([nodes[0].addr.clone()], config)
+        .expect("cluster")
+        .open("db");
+    (world, nodes, db)
 }
 
 pub fn handler(
@@ -115,8 +125,7 @@ async fn a_stream_cut_mid_way_is_an_error_and_the_pool_recovers() {
     });
     let cut = Arc::new(AtomicUsize::new(0));
     let seen = Arc::clone(&cut);
-    let (world, nodes) = cluster(
-        1,
+    let (_world, _nodes, db) = leader_db(
         handler(move |w, me, req| match req {
             Request::QuerySql { sql, .. } if sql.contains("big") => {
                 seen.fetch_add(1, Ordering::SeqCst);
@@ -124,12 +133,9 @@ async fn a_stream_cut_mid_way_is_an_error_and_the_pool_recovers() {
             }
             _ => standard(w, me, req),
         }),
+        fast(),
     )
     .await;
-    world.set_leader(&nodes[0].addr);
-    let db = Cluster::from_addresses([nodes[0].addr.clone()], fast())
-        .expect("cluster")
-        .open("db");
     let mut rows = db
         .query("SELECT * FROM big", ())
         .await
@@ -152,18 +158,14 @@ async fn a_stream_cut_mid_way_is_an_error_and_the_pool_recovers() {
 
 #[tokio::test]
 async fn a_stalled_write_is_an_unknown_outcome_and_is_not_resent() {
-    let (world, nodes) = cluster(
-        1,
+    let (world, nodes, db) = leader_db(
         handler(|w, me, req| match req {
             Request::ExecSql { .. } => Action::Stall,
             _ => standard(w, me, req),
         }),
+        fast(),
     )
     .await;
-    world.set_leader(&nodes[0].addr);
-    let db = Cluster::from_addresses([nodes[0].addr.clone()], fast())
-        .expect("cluster")
-        .open("db");
     let err = db
         .execute("INSERT INTO t VALUES(1)", ())
         .await

@@ -9,7 +9,7 @@ use dqlite_client::{Cluster, Error};
 use dqlite_proto::{code, request_kind, Request};
 
 use crate::fake::{self, cluster, standard};
-use crate::{fail, fast, handler};
+use crate::{fail, fast, handler, leader_db};
 
 async fn one_node() -> (Arc<fake::World>, Vec<fake::FakeNode>) {
     let (world, nodes) = cluster(1, Arc::new(standard)).await;
@@ -115,8 +115,7 @@ async fn a_transaction_keeps_its_connection_to_itself() {
 async fn the_transaction_helper_reruns_the_closure_on_busy_commit() {
     let commits = Arc::new(AtomicUsize::new(0));
     let seen = Arc::clone(&commits);
-    let (world, nodes) = cluster(
-        1,
+    let (_world, _nodes, db) = leader_db(
         handler(move |w, me, req| match req {
             Request::ExecSql { sql, .. }
                 if sql == "COMMIT" && seen.fetch_add(1, Ordering::SeqCst) == 0 =>
@@ -125,12 +124,9 @@ async fn the_transaction_helper_reruns_the_closure_on_busy_commit() {
             }
             _ => standard(w, me, req),
         }),
+        fast(),
     )
     .await;
-    world.set_leader(&nodes[0].addr);
-    let db = Cluster::from_addresses([nodes[0].addr.clone()], fast())
-        .expect("cluster")
-        .open("db");
     let runs = Arc::new(AtomicUsize::new(0));
     let counter = Arc::clone(&runs);
     db.transaction(|tx| {

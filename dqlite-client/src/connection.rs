@@ -47,6 +47,7 @@ pub struct Connection {
     pub(crate) state: State,
     pub(crate) pending_finalize: Vec<u32>,
     pub(crate) params32: Option<bool>,
+    pub(crate) database: Option<String>,
     created: Instant,
 }
 
@@ -69,6 +70,7 @@ impl Connection {
                 state: State::Idle,
                 pending_finalize: Vec::new(),
                 params32: None,
+                database: None,
                 created: Instant::now(),
             };
             ProtocolVersion::One.encode(&mut conn.wbuf);
@@ -202,7 +204,12 @@ impl Connection {
 
     /// Like [`Connection::call`] with an explicit header schema byte (feature probes).
     pub(crate) async fn call_with_schema(&mut self, req: &Request, schema: u8) -> Result<Response> {
-        let span = tracing::debug_span!("dqlite.request", node = %self.node, kind = req.kind());
+        let span = tracing::debug_span!(
+            "dqlite.request",
+            node = %self.node,
+            db = self.database.as_deref().unwrap_or(""),
+            kind = req.kind()
+        );
         async {
             self.send(req, schema).await?;
             let frame = self.recv_frame().await?;
@@ -226,7 +233,12 @@ impl Connection {
 
     /// Sends a query and returns its first ROWS batch (body not yet decoded).
     pub(crate) async fn query_start(&mut self, req: &Request) -> Result<Frame> {
-        let span = tracing::debug_span!("dqlite.query", node = %self.node, kind = req.kind());
+        let span = tracing::debug_span!(
+            "dqlite.query",
+            node = %self.node,
+            db = self.database.as_deref().unwrap_or(""),
+            kind = req.kind()
+        );
         async {
             self.send(req, req.schema()).await?;
             self.rows_frame().await

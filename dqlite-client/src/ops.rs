@@ -92,7 +92,10 @@ impl Connection {
             vfs: "volatile".to_owned(),
         };
         match self.call(&req).await? {
-            Response::Db { .. } => Ok(()),
+            Response::Db { .. } => {
+                self.database = Some(name.to_owned());
+                Ok(())
+            }
             other => Err(unexpected(self, "DB", &other)),
         }
     }

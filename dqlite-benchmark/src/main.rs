@@ -1,6 +1,32 @@
-//! `dqlite-benchmark` binary (skeleton; its issue adds the workloads and the embedded cluster).
+//! `dqlite-benchmark` binary: parse the flags, set up logging and the runtime, run.
 
-fn main() {
-    eprintln!("dqlite-benchmark: not implemented yet (see the dqlite-benchmark issue)");
-    std::process::exit(2);
+use std::process::ExitCode;
+
+use clap::Parser;
+use dqlite_benchmark::{app, args::Args, signal::Shutdown};
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("dqlite-benchmark: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async { app::run(&args, Shutdown::listen()).await });
+    match result {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("dqlite-benchmark: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
 }

@@ -1,0 +1,133 @@
+//! The program: choose the mode, find the cluster, run the workload, write the report.
+//!
+//! [`drive`] is the part every mode shares (a cluster is reachable at some addresses; run
+//! the workload against it and write the results). Client-only mode calls it directly; the
+//! embedded and node modes are to start their node(s) first and then call it.
+
+use std::path::PathBuf;
+
+use dqlite_client::{Cluster, Config};
+
+use crate::args::{Args, POOL_SIZE};
+use crate::report::{self, ReportError, Written};
+use crate::runner::{self, RunConfig};
+use crate::setup::{self, SetupError};
+use crate::signal::Shutdown;
+use crate::summary::{Settings, Summary};
+use crate::target::{Mode, ModeError, Target};
+use crate::workload::{Workload, DATABASE};
+
+/// Why the program failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Inconsistent flags.
+    #[error(transparent)]
+    Mode(#[from] ModeError),
+    /// No cluster flags: the embedded cluster is not implemented yet.
+    #[error("embedded cluster not available yet: pass --cluster HOST:PORT,... to benchmark a running cluster")]
+    EmbeddedUnavailable,
+    /// `--db`: node mode is not implemented yet.
+    #[error("node mode (--db) not available yet: pass --cluster HOST:PORT,... without --db to benchmark a running cluster")]
+    NodeUnavailable,
+    /// The client configuration was rejected.
+    #[error("client: {0}")]
+    Client(#[from] dqlite_client::Error),
+    /// Waiting for the cluster or creating the schema failed.
+    #[error(transparent)]
+    Setup(#[from] SetupError),
+    /// Writing the results failed.
+    #[error(transparent)]
+    Report(#[from] ReportError),
+}
+
+impl AppError {
+    /// The process exit status: 2 for usage errors, 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            AppError::Mode(_) | AppError::EmbeddedUnavailable | AppError::NodeUnavailable => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// The client configuration of the workload: a pool of up to [`POOL_SIZE`] open and idle
+/// connections (go-dqlite's `SetMaxOpenConns(500)`/`SetMaxIdleConns(500)`), and the busy
+/// policy of `--retry-busy`.
+pub fn client_config(args: &Args) -> Config {
+    Config::default()
+        .with_max_open(POOL_SIZE)
+        .with_max_idle(POOL_SIZE)
+        .with_retry_busy(args.retry_busy)
+}
+
+/// Runs the program for parsed flags.
+pub async fn run(args: &Args, shutdown: Shutdown) -> Result<Written, AppError> {
+    let (workload, warning) = args.workload();
+    if let Some(w) = warning {
+        eprintln!("warning: {w}");
+    }
+    let mode = Mode::from_args(args)?;
+    let target = match &mode {
+        Mode::ClientOnly { cluster } => Target::client_only(cluster),
+        Mode::Embedded => return Err(AppError::EmbeddedUnavailable),
+        Mode::Node { .. } => return Err(AppError::NodeUnavailable),
+    };
+    drive(args, workload, &mode, &target, shutdown).await
+}
+
+/// Benchmarks the cluster at `target.addrs`: waits for it, creates the schema, runs the
+/// workload, writes the results under `<dir>/<target.results_addr>` and prints the table.
+pub async fn drive(
+    args: &Args,
+    workload: Workload,
+    mode: &Mode,
+    target: &Target,
+    shutdown: Shutdown,
+) -> Result<Written, AppError> {
+    let config = client_config(args);
+    let server =
+        setup::wait_for_cluster(&config, &target.addrs, args.cluster_timeout(), &shutdown).await?;
+    let cluster = Cluster::from_addresses(target.addrs.clone(), config)?;
+    let db = cluster.open(DATABASE);
+    setup::create_schema(&db).await?;
+    let config = RunConfig {
+        workload,
+        workers: args.workers(),
+        duration: args.duration(),
+        key_size: usize::try_from(args.key_size).unwrap_or(usize::MAX),
+        value_size: usize::try_from(args.value_size).unwrap_or(usize::MAX),
+        progress: true,
+    };
+    tracing::info!(?config, addrs = ?target.addrs, "starting the workload");
+    let outcome = runner::run(db.clone(), &config, shutdown.wait()).await;
+    db.close();
+    let results_dir = target.results_dir(&args.dir);
+    let settings = settings(args, &config, mode, target, &results_dir);
+    let mut summary = Summary::build(settings, server, &outcome);
+    summary.versions.server = target.server_version.clone();
+    let written = report::write(&results_dir, &outcome, &summary)?;
+    report::print(&summary, &written);
+    Ok(written)
+}
+
+fn settings(
+    args: &Args,
+    config: &RunConfig,
+    mode: &Mode,
+    target: &Target,
+    results_dir: &std::path::Path,
+) -> Settings {
+    Settings {
+        mode: mode.name(),
+        workload: config.workload.name(),
+        workers: config.workers,
+        duration_s: args.duration,
+        key_size: config.key_size,
+        value_size: config.value_size,
+        cluster_timeout_s: args.cluster_timeout,
+        retry_busy: args.retry_busy,
+        pool_size: POOL_SIZE,
+        cluster: target.addrs.clone(),
+        results_dir: PathBuf::from(results_dir).display().to_string(),
+    }
+}

@@ -2,13 +2,16 @@
 //!
 //! [`drive`] is the part every mode shares (a cluster is reachable at some addresses; run
 //! the workload against it and write the results). Client-only mode calls it directly; the
-//! embedded and node modes are to start their node(s) first and then call it.
+//! embedded and node modes start their node(s) first and then call it.
 
 use std::path::PathBuf;
 
 use dqlite_client::{Cluster, Config};
+use dqlite_server::{Config as ServerConfig, Node};
+use tokio::net::TcpListener;
 
 use crate::args::{Args, POOL_SIZE};
+use crate::embedded::{EmbeddedCluster, EmbeddedError};
 use crate::report::{self, ReportError, Written};
 use crate::runner::{self, RunConfig};
 use crate::setup::{self, SetupError};
@@ -23,12 +26,12 @@ pub enum AppError {
     /// Inconsistent flags.
     #[error(transparent)]
     Mode(#[from] ModeError),
-    /// No cluster flags: the embedded cluster is not implemented yet.
-    #[error("embedded cluster not available yet: pass --cluster HOST:PORT,... to benchmark a running cluster")]
-    EmbeddedUnavailable,
-    /// `--db`: node mode is not implemented yet.
-    #[error("node mode (--db) not available yet: pass --cluster HOST:PORT,... without --db to benchmark a running cluster")]
-    NodeUnavailable,
+    /// The embedded cluster did not start.
+    #[error(transparent)]
+    Embedded(#[from] EmbeddedError),
+    /// This process's node (`--db`) did not start.
+    #[error("node {0}: {1}")]
+    Node(String, String),
     /// The client configuration was rejected.
     #[error("client: {0}")]
     Client(#[from] dqlite_client::Error),
@@ -44,7 +47,7 @@ impl AppError {
     /// The process exit status: 2 for usage errors, 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
-            AppError::Mode(_) | AppError::EmbeddedUnavailable | AppError::NodeUnavailable => 2,
+            AppError::Mode(_) => 2,
             _ => 1,
         }
     }
@@ -60,19 +63,72 @@ pub fn client_config(args: &Args) -> Config {
         .with_retry_busy(args.retry_busy)
 }
 
-/// Runs the program for parsed flags.
-pub async fn run(args: &Args, shutdown: Shutdown) -> Result<Written, AppError> {
+/// The server version reported in `summary.json` for the modes that run our server.
+fn server_version() -> Option<String> {
+    Some(format!("dqlite-server {}", env!("CARGO_PKG_VERSION")))
+}
+
+/// Runs the program for parsed flags. Returns the files written (none for a node that does
+/// not drive the workload).
+pub async fn run(args: &Args, shutdown: Shutdown) -> Result<Option<Written>, AppError> {
     let (workload, warning) = args.workload();
     if let Some(w) = warning {
         eprintln!("warning: {w}");
     }
     let mode = Mode::from_args(args)?;
-    let target = match &mode {
-        Mode::ClientOnly { cluster } => Target::client_only(cluster),
-        Mode::Embedded => return Err(AppError::EmbeddedUnavailable),
-        Mode::Node { .. } => return Err(AppError::NodeUnavailable),
-    };
-    drive(args, workload, &mode, &target, shutdown).await
+    match &mode {
+        Mode::ClientOnly { cluster } => {
+            let target = Target::client_only(cluster);
+            drive(args, workload, &mode, &target, shutdown)
+                .await
+                .map(Some)
+        }
+        Mode::Embedded => {
+            eprintln!("starting a local 3-node dqlite-server cluster...");
+            let cluster = EmbeddedCluster::start(3, args.cluster_timeout()).await?;
+            let target = Target {
+                addrs: cluster.addrs().to_vec(),
+                results_addr: cluster.addrs()[0].clone(),
+                server_version: server_version(),
+            };
+            let result = drive(args, workload, &mode, &target, shutdown).await;
+            cluster.shutdown().await;
+            result.map(Some)
+        }
+        Mode::Node {
+            db,
+            join,
+            driver,
+            cluster,
+        } => {
+            let node = start_node(args, db, join).await?;
+            let result = if *driver {
+                let target = Target {
+                    addrs: cluster.clone(),
+                    results_addr: db.clone(),
+                    server_version: server_version(),
+                };
+                drive(args, workload, &mode, &target, shutdown)
+                    .await
+                    .map(Some)
+            } else {
+                println!("Benchmark client ready. Send signal to abort or when done.");
+                shutdown.wait().await;
+                Ok(None)
+            };
+            node.shutdown().await;
+            result
+        }
+    }
+}
+
+/// Starts this process's server node at `db`, with its data in `<dir>/<db>` like go-dqlite.
+async fn start_node(args: &Args, db: &str, join: &[String]) -> Result<Node, AppError> {
+    let fail = |e: &dyn std::fmt::Display| AppError::Node(db.to_owned(), e.to_string());
+    let listener = TcpListener::bind(db).await.map_err(|e| fail(&e))?;
+    let mut config = ServerConfig::new(db, args.dir.join(db));
+    config.join = join.to_vec();
+    Node::start(config, listener).await.map_err(|e| fail(&e))
 }
 
 /// Benchmarks the cluster at `target.addrs`: waits for it, creates the schema, runs the

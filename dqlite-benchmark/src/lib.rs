@@ -15,6 +15,7 @@
 pub mod app;
 pub mod args;
 pub mod backend;
+pub mod embedded;
 pub mod progress;
 pub mod report;
 pub mod results;

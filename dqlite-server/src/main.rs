@@ -1,6 +1,92 @@
-//! `dqlite-server` binary (skeleton; its issue makes it serve).
+//! `dqlite-server` binary: parses go-dqlite-style flags, starts a [`dqlite_server::Node`], and
+//! shuts it down gracefully (handing leadership over first) on SIGINT or SIGTERM.
 
-fn main() {
-    eprintln!("dqlite-server: not implemented yet (see the dqlite-server issue)");
-    std::process::exit(2);
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use dqlite_server::{Config, Node};
+use tokio::net::TcpListener;
+
+/// A dqlite-compatible replicated SQLite server.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Args {
+    /// Address to listen on and to advertise (clients and peers), e.g. 127.0.0.1:9001.
+    #[arg(long)]
+    db: String,
+    /// Comma-separated addresses of existing nodes to join (omit to bootstrap a cluster).
+    #[arg(long, value_delimiter = ',')]
+    join: Vec<String>,
+    /// Data directory.
+    #[arg(long)]
+    dir: PathBuf,
+    /// Raft election timeout in milliseconds (randomised up to twice this).
+    #[arg(long, default_value_t = 3000)]
+    election_timeout_ms: u64,
+    /// Raft heartbeat interval in milliseconds.
+    #[arg(long, default_value_t = 500)]
+    heartbeat_ms: u64,
+    /// How long a writer waits for another connection's transaction, in milliseconds.
+    #[arg(long, default_value_t = 5000)]
+    busy_timeout_ms: u64,
+    /// Log entries between snapshots.
+    #[arg(long, default_value_t = 8192)]
+    snapshot_threshold: u64,
+    /// Log entries kept behind a snapshot.
+    #[arg(long, default_value_t = 8192)]
+    snapshot_trailing: u64,
+    /// Read threads.
+    #[arg(long, default_value_t = 2)]
+    readers: usize,
+    /// How often the leader re-balances roles, in milliseconds (0 disables).
+    #[arg(long, default_value_t = 30_000)]
+    role_adjust_ms: u64,
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,openraft=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+    if let Err(e) = run(args).await {
+        tracing::error!(error = %e, "dqlite-server failed");
+        std::process::exit(1);
+    }
+}
+
+async fn run(args: Args) -> dqlite_server::Result<()> {
+    let mut config = Config::new(args.db.clone(), args.dir);
+    config.join = args.join.into_iter().filter(|s| !s.is_empty()).collect();
+    config.election_timeout = Duration::from_millis(args.election_timeout_ms);
+    config.heartbeat_interval = Duration::from_millis(args.heartbeat_ms);
+    config.busy_timeout = Duration::from_millis(args.busy_timeout_ms);
+    config.snapshot_threshold = args.snapshot_threshold;
+    config.snapshot_trailing = args.snapshot_trailing;
+    config.readers = args.readers;
+    config.role_adjust_interval =
+        (args.role_adjust_ms > 0).then(|| Duration::from_millis(args.role_adjust_ms));
+    let listener = TcpListener::bind(&args.db).await?;
+    let node = Node::start(config, listener).await?;
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    node.shutdown().await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term.recv() => {}
+    }
 }

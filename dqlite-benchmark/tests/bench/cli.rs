@@ -44,15 +44,6 @@ fn inconsistent_modes_are_rejected() {
 }
 
 #[test]
-fn modes_not_implemented_yet_say_so() {
-    usage_error(&["--duration", "1"], "embedded cluster not available yet");
-    usage_error(
-        &["-d", "127.0.0.1:9001", "-j", "127.0.0.1:9002"],
-        "node mode (--db) not available yet",
-    );
-}
-
-#[test]
 fn unknown_workload_warns_and_unreachable_cluster_times_out() {
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

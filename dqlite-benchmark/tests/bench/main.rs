@@ -6,5 +6,6 @@
 mod cli;
 mod format;
 mod interop;
+mod modes;
 mod runner;
 mod util;

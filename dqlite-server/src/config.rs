@@ -1,0 +1,76 @@
+//! Node configuration: identity, data directory, raft timings and SQL limits.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// go-dqlite's id for the node that bootstraps a cluster.
+pub const BOOTSTRAP_ID: u64 = 0x2dc1_7185_8c31_55be;
+
+/// How a node is set up.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The address clients and peers dial; reported verbatim by LEADER and CLUSTER.
+    pub address: String,
+    /// Data directory (identity, raft log, snapshots, databases).
+    pub dir: PathBuf,
+    /// Addresses of existing nodes to join through; empty means bootstrap a new cluster.
+    pub join: Vec<String>,
+    /// Election timeout: a follower starts an election after `[min, 2*min)` without a leader.
+    pub election_timeout: Duration,
+    /// Leader heartbeat interval.
+    pub heartbeat_interval: Duration,
+    /// How long a writer waits in the per-database queue before "database is locked".
+    pub busy_timeout: Duration,
+    /// Take a snapshot after this many log entries since the last one.
+    pub snapshot_threshold: u64,
+    /// Log entries kept behind a snapshot, for lagging followers.
+    pub snapshot_trailing: u64,
+    /// Read threads serving queries in parallel with the writer.
+    pub readers: usize,
+    /// DESCRIBE's failure domain.
+    pub failure_domain: u64,
+    /// Automatic roles: how many voters and stand-bys a joining node aims for.
+    pub voters: usize,
+    /// See `voters`.
+    pub standbys: usize,
+    /// How often the leader re-balances roles (promotes stand-bys or spares, demotes offline
+    /// nodes); `None` disables it. go-dqlite's app uses 30 s.
+    pub role_adjust_interval: Option<Duration>,
+}
+
+impl Config {
+    /// Defaults for a node at `address` with data in `dir` (dqlite's raft timings).
+    pub fn new(address: impl Into<String>, dir: impl Into<PathBuf>) -> Config {
+        Config {
+            address: address.into(),
+            dir: dir.into(),
+            join: Vec::new(),
+            election_timeout: Duration::from_millis(3000),
+            heartbeat_interval: Duration::from_millis(500),
+            busy_timeout: Duration::from_secs(5),
+            snapshot_threshold: 8192,
+            snapshot_trailing: 8192,
+            readers: 2,
+            failure_domain: 0,
+            voters: 3,
+            standbys: 3,
+            role_adjust_interval: Some(Duration::from_secs(30)),
+        }
+    }
+
+    /// The openraft configuration these settings describe.
+    pub fn raft_config(&self) -> openraft::Config {
+        let min = self.election_timeout.as_millis() as u64;
+        openraft::Config {
+            cluster_name: "dqlite".into(),
+            election_timeout_min: min,
+            election_timeout_max: min * 2,
+            heartbeat_interval: self.heartbeat_interval.as_millis() as u64,
+            install_snapshot_timeout: (min * 2).max(1000),
+            snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(self.snapshot_threshold),
+            max_in_snapshot_log_to_keep: self.snapshot_trailing,
+            snapshot_max_chunk_size: 1 << 20,
+            ..Default::default()
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! SQL requests: OPEN, PREPARE, FINALIZE, EXEC/EXEC_SQL and QUERY/QUERY_SQL (the write path is
+//! in `write.rs`).
+//!
+//! Reads outside a transaction go to the read pool; everything else goes, one statement at a
+//! time, to the database's writer after this connection reaches the head of its queue. A
+//! statement that ends a transaction with changes comes back as [`crate::sql::writer::Outcome::Commit`]: the
+//! gateway proposes the entry and answers once it is committed and applied.
+
+use std::sync::Arc;
+
+use dqlite_proto::{Response, Value};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{reply, Bound, Gateway, Out, Prepared};
+use crate::command::Command;
+use crate::error::{Error, Result};
+use crate::sql::classify::{self, Keyword};
+use crate::sql::exec::Mode;
+use crate::sql::reader::{ReadJob, ReadKind, ReadOutcome};
+use crate::sql::registry::Db;
+use crate::sql::writer::WriterCmd;
+
+impl Gateway {
+    pub(super) async fn open(&mut self, name: String, out: &mut Out<'_>) -> Result<()> {
+        if !self.node.is_serving() {
+            return Err(Error::NotLeader);
+        }
+        if self.bound.is_some() {
+            return Err(Error::failure(
+                5,
+                "a database for this connection is already open",
+            ));
+        }
+        let epoch = self.node.epoch();
+        let db = match self.node.registry.get(&name) {
+            Some(db) => db,
+            None => {
+                self.node
+                    .propose(Command::Open { db: name.clone() })
+                    .await?;
+                self.node
+                    .registry
+                    .get(&name)
+                    .ok_or_else(|| Error::internal("database not created"))?
+            }
+        };
+        self.bound = Some(Bound { db, epoch });
+        reply(out, Response::Db { id: 0 }).await
+    }
+
+    pub(super) async fn prepare(
+        &mut self,
+        db: u64,
+        sql: String,
+        with_tail: bool,
+        out: &mut Out<'_>,
+    ) -> Result<()> {
+        let db = self.check_db(db)?;
+        let (params, tail) = self.prepare_on(&db, sql.clone()).await?;
+        if !with_tail && !sql[tail..].trim().is_empty() {
+            match self.prepare_on(&db, sql[tail..].to_owned()).await {
+                Err(Error::Failure { code: 0, .. }) => {}
+                _ => return Err(Error::failure(1, "nonempty statement tail")),
+            }
+        }
+        let slot = self
+            .stmts
+            .iter()
+            .position(Option::is_none)
+            .unwrap_or(self.stmts.len());
+        let prepared = Prepared {
+            sql: sql[..tail].to_owned(),
+        };
+        if slot == self.stmts.len() {
+            self.stmts.push(Some(prepared));
+        } else {
+            self.stmts[slot] = Some(prepared);
+        }
+        let resp = Response::Stmt {
+            db: 0,
+            id: slot as u32,
+            params: params as u64,
+            tail_offset: with_tail.then_some(tail as u64),
+        };
+        reply(out, resp).await
+    }
+
+    async fn prepare_on(&self, db: &Arc<Db>, sql: String) -> Result<(usize, usize)> {
+        if self.in_tx {
+            return db.writer.call(|tx| WriterCmd::Prepare(sql, tx)).await?;
+        }
+        let (tx, rx) = oneshot::channel();
+        let job = ReadJob {
+            db: (db.path.clone(), db.generation),
+            sql,
+            params: Vec::new(),
+            kind: ReadKind::Prepare,
+            reply: tx,
+        };
+        self.node.registry.readers.submit(job)?;
+        match rx.await.map_err(|_| Error::internal("reader stopped"))?? {
+            ReadOutcome::Prepared(params, tail) => Ok((params, tail)),
+            _ => Err(Error::internal("unexpected reader outcome")),
+        }
+    }
+
+    /// The SQL of prepared statement `id` (after the leader and database checks).
+    pub(super) fn statement(&mut self, db: u64, id: u32) -> Result<String> {
+        self.check_db(db)?;
+        match self.stmts.get(id as usize) {
+            Some(Some(p)) => Ok(p.sql.clone()),
+            _ => Err(Error::no_statement()),
+        }
+    }
+
+    pub(super) async fn finalize(&mut self, db: u64, id: u32, out: &mut Out<'_>) -> Result<()> {
+        let epoch_ok = self
+            .bound
+            .as_ref()
+            .is_some_and(|b| b.epoch == self.node.epoch());
+        if db != 0 || !epoch_ok {
+            return Err(Error::no_database());
+        }
+        match self.stmts.get_mut(id as usize) {
+            Some(slot @ Some(_)) => *slot = None,
+            _ => return Err(Error::no_statement()),
+        }
+        while matches!(self.stmts.last(), Some(None)) {
+            self.stmts.pop();
+        }
+        reply(out, Response::Empty).await
+    }
+
+    /// EXEC_SQL (and EXEC): every statement in order, parameters consumed sequentially.
+    pub(super) async fn exec_sql(
+        &mut self,
+        sql: String,
+        params: Vec<Value>,
+        out: &mut Out<'_>,
+    ) -> Result<()> {
+        let db = self.check_db(0)?;
+        let mut rest = sql.as_str();
+        let mut params = params.as_slice();
+        loop {
+            if rest.trim().is_empty() {
+                break;
+            }
+            let ran = self.on_writer(&db, rest, params, Mode::Exec).await?;
+            let Some((tail, used)) = ran else { break };
+            rest = &rest[tail..];
+            params = &params[used.min(params.len())..];
+        }
+        let r = self.sticky;
+        reply(
+            out,
+            Response::Result {
+                last_insert_id: r.last_insert_id,
+                rows_affected: r.rows_affected,
+            },
+        )
+        .await
+    }
+
+    /// QUERY_SQL (and QUERY): one statement, rows streamed in batches.
+    pub(super) async fn query_sql(
+        &mut self,
+        sql: String,
+        params: Vec<Value>,
+        out: &mut Out<'_>,
+    ) -> Result<()> {
+        let db = self.check_db(0)?;
+        if !self.in_tx
+            && classify::keyword(&sql) == Keyword::Read
+            && self.read(&db, &sql, &params, out).await?
+        {
+            return Ok(());
+        }
+        if sql.trim().is_empty() {
+            return Err(Error::failure(0, "empty statement"));
+        }
+        let rows = self.query_on_writer(&db, &sql, &params).await?;
+        for batch in rows {
+            out.send_raw(&batch).await?;
+        }
+        Ok(())
+    }
+
+    /// Streams a read from the pool. Returns false when the statement must run on the writer.
+    async fn read(
+        &mut self,
+        db: &Arc<Db>,
+        sql: &str,
+        params: &[Value],
+        out: &mut Out<'_>,
+    ) -> Result<bool> {
+        let (rows_tx, mut rows_rx) = mpsc::channel(8);
+        let (tx, rx) = oneshot::channel();
+        let job = ReadJob {
+            db: (db.path.clone(), db.generation),
+            sql: sql.to_owned(),
+            params: params.to_vec(),
+            kind: ReadKind::Query(rows_tx),
+            reply: tx,
+        };
+        self.node.registry.readers.submit(job)?;
+        let mut io_error = None;
+        while let Some(batch) = rows_rx.recv().await {
+            if io_error.is_none() {
+                if let Err(e) = out.send_raw(&batch).await {
+                    io_error = Some(e);
+                    rows_rx.close();
+                }
+            }
+        }
+        if let Some(e) = io_error {
+            return Err(Error::Io(e));
+        }
+        match rx.await.map_err(|_| Error::internal("reader stopped"))?? {
+            ReadOutcome::Streamed => Ok(true),
+            ReadOutcome::NeedsWriter => Ok(false),
+            ReadOutcome::Prepared(..) => Err(Error::internal("unexpected reader outcome")),
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! The write path of a connection: waiting in the database's writer queue, running one
+//! statement on the writer, proposing the entry of a finished transaction in execution order,
+//! and waiting until it is committed, applied and visible.
+
+use std::sync::Arc;
+
+use dqlite_proto::Value;
+use tokio::sync::{oneshot, watch};
+
+use super::Gateway;
+use crate::command::{Command, Origin};
+use crate::error::{Error, Result};
+use crate::raft::TypeConfig;
+use crate::sql::exec::Mode;
+use crate::sql::registry::Db;
+use crate::sql::writer::{Outcome, Ran, StmtJob, WriterCmd};
+
+impl Gateway {
+    pub(super) async fn query_on_writer(
+        &mut self,
+        db: &Arc<Db>,
+        sql: &str,
+        params: &[Value],
+    ) -> Result<Vec<bytes::BytesMut>> {
+        self.acquire(db).await?;
+        let job = StmtJob {
+            owner: self.conn,
+            in_tx: self.in_tx,
+            sql: sql.to_owned(),
+            params: params.to_vec(),
+            mode: Mode::Query,
+            strict: true,
+        };
+        let res = self.run_job(db, job).await;
+        self.settle(db);
+        let (ran, wait) = res?;
+        if let Some(wait) = wait {
+            wait.wait().await?;
+        }
+        match ran {
+            None => Err(Error::failure(0, "empty statement")),
+            Some(ran) => Ok(ran.rows),
+        }
+    }
+
+    /// Runs the first statement of `sql` on the writer; `None` when there was none. Returns
+    /// the tail offset and the parameters consumed.
+    pub(super) async fn on_writer(
+        &mut self,
+        db: &Arc<Db>,
+        sql: &str,
+        params: &[Value],
+        mode: Mode,
+    ) -> Result<Option<(usize, usize)>> {
+        self.acquire(db).await?;
+        let job = StmtJob {
+            owner: self.conn,
+            in_tx: self.in_tx,
+            sql: sql.to_owned(),
+            params: params.to_vec(),
+            mode,
+            strict: false,
+        };
+        let res = self.run_job(db, job).await;
+        self.settle(db);
+        let (ran, wait) = res?;
+        if let Some(wait) = wait {
+            wait.wait().await?;
+        }
+        Ok(ran.map(|ran| (ran.tail, ran.used)))
+    }
+
+    async fn acquire(&mut self, db: &Arc<Db>) -> Result<()> {
+        if !self.in_tx {
+            db.queue
+                .acquire(self.conn, self.node.config.busy_timeout)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Frees the writer queue unless a transaction stays open.
+    fn settle(&mut self, db: &Arc<Db>) {
+        if !self.in_tx {
+            db.queue.release(self.conn);
+        }
+    }
+
+    /// Executes one statement; when it ended a transaction with changes, proposes the entry
+    /// (in execution order, before the writer queue is released) and returns what to await.
+    async fn run_job(
+        &mut self,
+        db: &Arc<Db>,
+        job: StmtJob,
+    ) -> Result<(Option<Ran>, Option<CommitWait>)> {
+        let res = db.writer.call(|tx| WriterCmd::Stmt(job, tx)).await?;
+        let outcome = match res {
+            Ok(o) => o,
+            Err(e) => {
+                self.refresh_tx(db).await;
+                return Err(e);
+            }
+        };
+        match outcome {
+            Outcome::Empty => Ok((None, None)),
+            Outcome::Done(ran) => {
+                self.in_tx = ran.in_tx;
+                if ran.dml {
+                    self.sticky = ran.result;
+                }
+                Ok((Some(ran), None))
+            }
+            Outcome::Commit {
+                tx,
+                ops,
+                ran,
+                visible,
+            } => {
+                self.in_tx = false;
+                if ran.dml {
+                    self.sticky = ran.result;
+                }
+                let cmd = Command::Tx {
+                    db: db.name.clone(),
+                    origin: Origin {
+                        node: self.node.id,
+                        tx,
+                    },
+                    ops,
+                };
+                let mut epoch = self.node.epoch.subscribe();
+                let start = *epoch.borrow_and_update();
+                let entry = self
+                    .node
+                    .raft
+                    .client_write_ff(cmd)
+                    .await
+                    .map_err(|_| Error::LeadershipLost)?;
+                Ok((
+                    Some(ran),
+                    Some(CommitWait {
+                        entry,
+                        visible,
+                        epoch,
+                        start,
+                    }),
+                ))
+            }
+        }
+    }
+
+    /// After a failed statement: is a transaction still open for this connection?
+    async fn refresh_tx(&mut self, db: &Arc<Db>) {
+        if self.in_tx {
+            // The writer reports `in_tx` on success only; ask it with an empty statement.
+            let job = StmtJob {
+                owner: self.conn,
+                in_tx: true,
+                sql: String::new(),
+                params: Vec::new(),
+                mode: Mode::Exec,
+                strict: false,
+            };
+            self.in_tx = matches!(
+                db.writer.call(|tx| WriterCmd::Stmt(job, tx)).await,
+                Ok(Ok(_))
+            );
+        }
+    }
+}
+
+type EntryReply = oneshot::Receiver<
+    Result<
+        openraft::raft::ClientWriteResponse<TypeConfig>,
+        openraft::error::ClientWriteError<u64, openraft::BasicNode>,
+    >,
+>;
+
+/// A proposed transaction: its entry's apply, then its visibility.
+struct CommitWait {
+    entry: EntryReply,
+    visible: oneshot::Receiver<Result<()>>,
+    epoch: watch::Receiver<u64>,
+    start: u64,
+}
+
+impl CommitWait {
+    /// Waits until the transaction is committed, applied and visible. Leadership or quorum
+    /// loss on the way gives 10506: the outcome is then unknown.
+    async fn wait(mut self) -> Result<()> {
+        let start = self.start;
+        let applied = tokio::select! {
+            r = &mut self.entry => r,
+            _ = self.epoch.wait_for(|e| *e != start) => return Err(Error::LeadershipLost),
+        };
+        match applied {
+            Ok(Ok(resp)) => {
+                if let Some((code, message)) = resp.data.error {
+                    return Err(Error::Failure { code, message });
+                }
+            }
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "commit proposal failed");
+                return Err(Error::LeadershipLost);
+            }
+            Err(_) => return Err(Error::LeadershipLost),
+        }
+        tokio::select! {
+            biased;
+            v = &mut self.visible => v.unwrap_or(Err(Error::LeadershipLost)),
+            _ = self.epoch.wait_for(|e| *e != start) => Err(Error::LeadershipLost),
+        }
+    }
+}

@@ -1,0 +1,241 @@
+//! A running node: storage, raft, the listener and the background tasks, behind one handle an
+//! application can embed (like go-dqlite's `app.App`).
+
+mod join;
+mod leadership;
+pub mod membership;
+mod roles;
+mod transfer;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use openraft::{BasicNode, ServerState};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::command::Command;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::raft::log_store::LogStore;
+use crate::raft::network::Network;
+use crate::raft::state_machine::{SmState, StateMachine};
+use crate::raft::Raft;
+use crate::sql::registry::Registry;
+
+/// State shared by the node's tasks and client connections.
+pub struct Inner {
+    /// This node's id.
+    pub id: u64,
+    /// Configuration.
+    pub config: Config,
+    /// Raft.
+    pub raft: Raft,
+    /// Databases.
+    pub registry: Arc<Registry>,
+    /// State-machine view (cluster list, membership).
+    pub sm: Arc<Mutex<SmState>>,
+    /// Bumped whenever this node stops being leader (or loses its quorum): bindings made
+    /// before are void and in-flight commits give up.
+    pub epoch: watch::Sender<u64>,
+    /// The leader could not reach a quorum within an election timeout.
+    pub quorum_lost: AtomicBool,
+    /// Leader with its post-election barrier applied, and no transfer under way.
+    pub serving: AtomicBool,
+    /// A leadership transfer is running.
+    pub transferring: AtomicBool,
+    /// This node currently believes it is leader.
+    pub leader: AtomicBool,
+    /// DESCRIBE weight (in memory only, as in dqlite).
+    pub weight: AtomicU64,
+    /// Serialises membership changes.
+    pub admin: tokio::sync::Mutex<()>,
+    /// Next client connection id.
+    pub next_conn: AtomicU64,
+    /// Set when the node shuts down.
+    pub shutdown: watch::Sender<bool>,
+}
+
+impl Inner {
+    /// True when SQL may be served here.
+    pub fn is_serving(&self) -> bool {
+        self.serving.load(Ordering::Acquire)
+    }
+
+    /// The current leadership epoch.
+    pub fn epoch(&self) -> u64 {
+        *self.epoch.borrow()
+    }
+
+    /// Voids every binding and rolls back every open transaction (leadership or quorum lost).
+    pub async fn void_bindings(&self) {
+        self.serving.store(false, Ordering::Release);
+        self.epoch.send_modify(|e| *e += 1);
+        self.registry.abort_all().await;
+    }
+
+    /// The leader this node knows of, with its address from the configuration.
+    pub fn leader(&self) -> Option<(u64, String)> {
+        let m = self.raft.metrics().borrow().clone();
+        let id = m.current_leader?;
+        // This node names itself only once it serves: a leader restored from disk with a stale
+        // term, one still before its barrier, or one without a quorum would only answer 10250.
+        if id == self.id && !self.is_serving() {
+            return None;
+        }
+        let addr = m
+            .membership_config
+            .membership()
+            .get_node(&id)
+            .map(|n| n.addr.clone())?;
+        Some((id, addr))
+    }
+
+    /// True when this node is a voter in its current configuration.
+    pub fn is_voter(&self) -> bool {
+        let m = self.raft.metrics().borrow().clone();
+        m.membership_config
+            .membership()
+            .voter_ids()
+            .any(|v| v == self.id)
+    }
+
+    /// Proposes a command and waits until it is committed and applied here.
+    pub async fn propose(&self, cmd: Command) -> Result<crate::command::Applied> {
+        match self.raft.client_write(cmd).await {
+            Ok(resp) => Ok(resp.data),
+            Err(e) => {
+                tracing::debug!(error = %e, "proposal failed");
+                Err(Error::LeadershipLost)
+            }
+        }
+    }
+}
+
+/// A running node.
+pub struct Node {
+    inner: Arc<Inner>,
+    tasks: Vec<JoinHandle<()>>,
+    address: std::net::SocketAddr,
+}
+
+impl Node {
+    /// Opens the data directory, starts raft and serves `listener` (bound to `config.address`).
+    pub async fn start(config: Config, listener: TcpListener) -> Result<Node> {
+        std::fs::create_dir_all(&config.dir)?;
+        let id =
+            crate::identity::load_or_create(&config.dir, &config.address, config.join.is_empty())?;
+        let registry = Arc::new(Registry::new(&config.dir.join("db"), id, config.readers)?);
+        let sm = StateMachine::open(&config.dir.join("snapshots"), registry.clone()).await?;
+        let sm_state = sm.state();
+        let log = LogStore::open(&config.dir.join("raft.db"))?;
+        let network = Network {
+            id,
+            address: config.address.clone(),
+        };
+        let raft_config = Arc::new(
+            config
+                .raft_config()
+                .validate()
+                .map_err(|e| Error::Raft(e.to_string()))?,
+        );
+        let raft = Raft::new(id, raft_config, network, log, sm)
+            .await
+            .map_err(|e| Error::Raft(e.to_string()))?;
+        let bootstrap = config.join.is_empty();
+        let inner = Arc::new(Inner {
+            id,
+            raft: raft.clone(),
+            registry,
+            sm: sm_state,
+            epoch: watch::channel(1).0,
+            quorum_lost: AtomicBool::new(false),
+            serving: AtomicBool::new(false),
+            transferring: AtomicBool::new(false),
+            leader: AtomicBool::new(false),
+            weight: AtomicU64::new(0),
+            admin: tokio::sync::Mutex::new(()),
+            next_conn: AtomicU64::new(1),
+            shutdown: watch::channel(false).0,
+            config,
+        });
+        let initialized = raft
+            .is_initialized()
+            .await
+            .map_err(|e| Error::Raft(e.to_string()))?;
+        if bootstrap && !initialized {
+            let members = BTreeMap::from([(id, BasicNode::new(inner.config.address.clone()))]);
+            raft.initialize(members)
+                .await
+                .map_err(|e| Error::Raft(e.to_string()))?;
+            tracing::info!(id, address = %inner.config.address, "bootstrapped a new cluster");
+        }
+        let address = listener.local_addr()?;
+        let mut tasks = vec![
+            tokio::spawn(crate::server::run(listener, inner.clone())),
+            tokio::spawn(leadership::watch(inner.clone())),
+            tokio::spawn(leadership::check_quorum(inner.clone())),
+            tokio::spawn(roles::adjust_loop(inner.clone())),
+        ];
+        if !bootstrap && !initialized {
+            tasks.push(tokio::spawn(join::join(inner.clone())));
+        }
+        tracing::info!(id, address = %inner.config.address, "node started");
+        Ok(Node {
+            inner,
+            tasks,
+            address,
+        })
+    }
+
+    /// This node's id.
+    pub fn id(&self) -> u64 {
+        self.inner.id
+    }
+
+    /// The address the listener is bound to.
+    pub fn local_addr(&self) -> std::net::SocketAddr {
+        self.address
+    }
+
+    /// The shared state (for tests and embedding applications).
+    pub fn inner(&self) -> &Arc<Inner> {
+        &self.inner
+    }
+
+    /// True when this node is the leader and serves SQL.
+    pub fn is_leader(&self) -> bool {
+        self.inner.is_serving()
+    }
+
+    /// Raft metrics.
+    pub fn metrics(&self) -> openraft::RaftMetrics<u64, BasicNode> {
+        self.inner.raft.metrics().borrow().clone()
+    }
+
+    /// Hands leadership over (when leading and another voter exists), then stops everything.
+    pub async fn shutdown(self) {
+        let m = self.metrics();
+        if m.state == ServerState::Leader
+            && m.membership_config.membership().voter_ids().count() > 1
+        {
+            match transfer(&self.inner, 0).await {
+                Ok(()) => tracing::info!("leadership handed over before shutdown"),
+                Err(e) => tracing::warn!(error = %e, "could not hand leadership over"),
+            }
+        }
+        let _ = self.inner.shutdown.send(true);
+        if let Err(e) = self.inner.raft.shutdown().await {
+            tracing::warn!(error = %e, "raft shutdown");
+        }
+        for t in &self.tasks {
+            t.abort();
+        }
+        self.inner.registry.close_all().await;
+        tracing::info!(id = self.inner.id, "node stopped");
+    }
+}
+
+pub use transfer::transfer;

@@ -1,0 +1,256 @@
+//! The durable raft log: a SQLite file (`raft.db`) in WAL mode with `synchronous=FULL`, so a
+//! committed transaction is on disk.
+//!
+//! Appends are handed to a dedicated log thread and `append` returns at once, so openraft can
+//! replicate to followers while the leader's own fsync runs. The thread writes every append
+//! waiting in its queue as one transaction (group commit) and tells openraft the entries are
+//! durable only after that transaction committed. Entries not yet on disk (and recent ones)
+//! are kept in memory, so readers see them immediately. Votes are durable before `save_vote`
+//! returns.
+
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::ops::RangeBounds;
+use std::path::Path;
+use std::sync::{mpsc, Arc, Mutex};
+
+use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
+use openraft::{RaftLogReader, Vote};
+use rusqlite::{Connection, OptionalExtension};
+use tokio::sync::oneshot;
+
+use super::log_thread::{writer, Job, Reply};
+use super::{any_error, se, Entry, LogId, StorageError, TypeConfig};
+
+/// The log store; cheap to clone (clones share the thread and the cache).
+#[derive(Clone)]
+pub struct LogStore {
+    shared: Arc<Shared>,
+}
+
+pub(super) struct Shared {
+    /// Recent entries by index; `bool` is "on disk".
+    pub(super) cache: Mutex<BTreeMap<u64, (Entry, bool)>>,
+    jobs: mpsc::Sender<Job>,
+    read: Mutex<Connection>,
+}
+
+fn open_conn(path: &Path) -> crate::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         CREATE TABLE IF NOT EXISTS log (idx INTEGER PRIMARY KEY, entry BLOB NOT NULL);
+         CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);",
+    )?;
+    Ok(conn)
+}
+
+impl LogStore {
+    /// Opens or creates the log at `path` and starts its thread.
+    pub fn open(path: &Path) -> crate::Result<LogStore> {
+        let write = open_conn(path)?;
+        let read = open_conn(path)?;
+        let (tx, rx) = mpsc::channel();
+        let shared = Arc::new(Shared {
+            cache: Mutex::new(BTreeMap::new()),
+            jobs: tx,
+            read: Mutex::new(read),
+        });
+        let weak = Arc::downgrade(&shared);
+        std::thread::Builder::new()
+            .name("raft-log".into())
+            .spawn(move || writer(write, rx, weak))?;
+        Ok(LogStore { shared })
+    }
+
+    fn cache(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, (Entry, bool)>> {
+        self.shared.cache.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    async fn submit(&self, make: impl FnOnce(Reply) -> Job) -> Result<(), StorageError> {
+        let (tx, rx) = oneshot::channel();
+        self.shared
+            .jobs
+            .send(make(tx))
+            .map_err(|_| se::write_logs(any_error(crate::Error::internal("log thread stopped"))))?;
+        rx.await
+            .map_err(|_| se::write_logs(any_error(crate::Error::internal("log thread stopped"))))?
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StorageError> + Send + 'static,
+    ) -> Result<T, StorageError> {
+        let shared = self.shared.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = shared.read.lock().unwrap_or_else(|p| p.into_inner());
+            f(&conn)
+        })
+        .await
+        .map_err(|e| se::read_logs(any_error(e)))?
+    }
+
+    fn get_meta<T: serde::de::DeserializeOwned>(
+        conn: &Connection,
+        key: &str,
+    ) -> Result<Option<T>, StorageError> {
+        let raw: Option<Vec<u8>> = conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map_err(|e| se::read(any_error(e)))?;
+        raw.map(|b| bincode::deserialize(&b).map_err(|e| se::read(any_error(e))))
+            .transpose()
+    }
+}
+
+fn decode(bytes: &[u8]) -> Result<Entry, StorageError> {
+    bincode::deserialize(bytes).map_err(|e| se::read_logs(any_error(e)))
+}
+
+/// `[lo, hi)` of a range of indexes.
+fn bounds<RB: RangeBounds<u64>>(range: &RB) -> (u64, u64) {
+    use std::ops::Bound::*;
+    let lo = match range.start_bound() {
+        Included(&n) => n,
+        Excluded(&n) => n.saturating_add(1),
+        Unbounded => 0,
+    };
+    let hi = match range.end_bound() {
+        Included(&n) => n.saturating_add(1),
+        Excluded(&n) => n,
+        Unbounded => u64::MAX,
+    };
+    (lo, hi)
+}
+
+impl RaftLogReader<TypeConfig> for LogStore {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + Send>(
+        &mut self,
+        range: RB,
+    ) -> Result<Vec<Entry>, StorageError> {
+        let (lo, hi) = bounds(&range);
+        if lo >= hi {
+            return Ok(Vec::new());
+        }
+        // The cache is one contiguous run ending at the last entry of the log, and everything
+        // before its first index is on disk.
+        let (cache_first, mut tail) = {
+            let cache = self.cache();
+            let first = cache.first_key_value().map(|(k, _)| *k);
+            let tail: Vec<Entry> = cache.range(lo..hi).map(|(_, (e, _))| e.clone()).collect();
+            (first, tail)
+        };
+        let disk_hi = cache_first.map_or(hi, |f| f.min(hi));
+        if lo >= disk_hi {
+            return Ok(tail);
+        }
+        let clamp = |n: u64| n.min(i64::MAX as u64) as i64;
+        let (qlo, qhi) = (clamp(lo), clamp(disk_hi));
+        let mut out: Vec<Entry> = self
+            .read(move |conn| {
+                let mut stmt = conn
+                    .prepare_cached(
+                        "SELECT entry FROM log WHERE idx >= ?1 AND idx < ?2 ORDER BY idx",
+                    )
+                    .map_err(|e| se::read_logs(any_error(e)))?;
+                let rows = stmt
+                    .query_map([qlo, qhi], |r| r.get::<_, Vec<u8>>(0))
+                    .map_err(|e| se::read_logs(any_error(e)))?;
+                rows.map(|r| decode(&r.map_err(|e| se::read_logs(any_error(e)))?))
+                    .collect()
+            })
+            .await?;
+        out.append(&mut tail);
+        Ok(out)
+    }
+}
+
+impl RaftLogStorage<TypeConfig> for LogStore {
+    type LogReader = Self;
+
+    async fn get_log_state(&mut self) -> Result<LogState<TypeConfig>, StorageError> {
+        let cached_last = self.cache().last_key_value().map(|(_, (e, _))| e.log_id);
+        let (last_purged, last_disk) = self
+            .read(|conn| {
+                let last_purged: Option<LogId> = Self::get_meta(conn, "last_purged")?;
+                let raw: Option<Vec<u8>> = conn
+                    .query_row("SELECT entry FROM log ORDER BY idx DESC LIMIT 1", [], |r| {
+                        r.get(0)
+                    })
+                    .optional()
+                    .map_err(|e| se::read_logs(any_error(e)))?;
+                Ok((
+                    last_purged,
+                    raw.map(|b| decode(&b)).transpose()?.map(|e| e.log_id),
+                ))
+            })
+            .await?;
+        let last = cached_last.max(last_disk).or(last_purged);
+        Ok(LogState {
+            last_purged_log_id: last_purged,
+            last_log_id: last,
+        })
+    }
+
+    async fn get_log_reader(&mut self) -> Self::LogReader {
+        self.clone()
+    }
+
+    async fn save_vote(&mut self, vote: &Vote<u64>) -> Result<(), StorageError> {
+        let bytes = bincode::serialize(vote).map_err(|e| se::write_vote(any_error(e)))?;
+        self.submit(|r| Job::Meta("vote".into(), bytes, r)).await
+    }
+
+    async fn read_vote(&mut self) -> Result<Option<Vote<u64>>, StorageError> {
+        self.read(|conn| Self::get_meta(conn, "vote")).await
+    }
+
+    async fn append<I>(
+        &mut self,
+        entries: I,
+        callback: LogFlushed<TypeConfig>,
+    ) -> Result<(), StorageError>
+    where
+        I: IntoIterator<Item = Entry> + Send,
+        I::IntoIter: Send,
+    {
+        let entries: Vec<Entry> = entries.into_iter().collect();
+        let mut rows = Vec::with_capacity(entries.len());
+        for e in &entries {
+            rows.push((
+                e.log_id.index,
+                bincode::serialize(e).map_err(|e| se::write_logs(any_error(e)))?,
+            ));
+        }
+        {
+            let mut cache = self.cache();
+            for e in entries {
+                cache.insert(e.log_id.index, (e, false));
+            }
+        }
+        self.shared
+            .jobs
+            .send(Job::Append(rows, callback))
+            .map_err(|_| se::write_logs(any_error(crate::Error::internal("log thread stopped"))))
+    }
+
+    async fn truncate(&mut self, log_id: LogId) -> Result<(), StorageError> {
+        let idx = log_id.index;
+        {
+            let mut cache = self.cache();
+            let _ = cache.split_off(&idx);
+        }
+        self.submit(|r| Job::Truncate(idx, r)).await
+    }
+
+    async fn purge(&mut self, log_id: LogId) -> Result<(), StorageError> {
+        let bytes = bincode::serialize(&log_id).map_err(|e| se::write_logs(any_error(e)))?;
+        {
+            let mut cache = self.cache();
+            let keep = cache.split_off(&(log_id.index + 1));
+            *cache = keep;
+        }
+        self.submit(|r| Job::Purge(log_id, bytes, r)).await
+    }
+}

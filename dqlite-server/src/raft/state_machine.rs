@@ -1,0 +1,267 @@
+//! The raft state machine: applies committed entries to the databases (through each
+//! database's writer thread) and keeps the cluster list; builds and installs snapshots.
+//!
+//! The databases are not fsync'd on apply: on start the state machine is rebuilt from the
+//! current snapshot (or from nothing) and openraft re-applies the log after it.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use openraft::storage::{RaftStateMachine, Snapshot};
+use openraft::{EntryPayload, RaftSnapshotBuilder};
+
+use super::snapshot::{self, Pinned};
+use super::{
+    any_error, se, Entry, LogId, SnapshotMeta, StorageError, StoredMembership, TypeConfig,
+};
+use crate::command::{Applied, Command};
+use crate::sql::registry::Registry;
+use crate::sql::writer::WriterCmd;
+
+/// State shared with the rest of the node (CLUSTER reads it).
+#[derive(Debug, Default, Clone)]
+pub struct SmState {
+    /// Last applied log id.
+    pub last_applied: Option<LogId>,
+    /// Last applied membership.
+    pub membership: StoredMembership,
+    /// Cluster list (id, address) in insertion order.
+    pub nodes: Vec<(u64, String)>,
+}
+
+/// The state machine.
+pub struct StateMachine {
+    registry: Arc<Registry>,
+    state: Arc<Mutex<SmState>>,
+    dir: PathBuf,
+    receiving: Option<PathBuf>,
+}
+
+impl StateMachine {
+    /// Rebuilds the state from the snapshot in `dir` (if any) into the registry's directory.
+    pub async fn open(dir: &Path, registry: Arc<Registry>) -> crate::Result<StateMachine> {
+        std::fs::create_dir_all(dir)?;
+        let sm = StateMachine {
+            registry,
+            state: Arc::new(Mutex::new(SmState::default())),
+            dir: dir.to_owned(),
+            receiving: None,
+        };
+        sm.restore_current().await?;
+        Ok(sm)
+    }
+
+    /// The shared state.
+    pub fn state(&self) -> Arc<Mutex<SmState>> {
+        self.state.clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, SmState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Replaces databases and state with the current snapshot (or empties them).
+    async fn restore_current(&self) -> crate::Result<()> {
+        self.registry.close_all().await;
+        let current = self.dir.join(snapshot::CURRENT);
+        let db_dir = self.registry.dir().to_owned();
+        let header = if current.exists() {
+            let header = tokio::task::spawn_blocking(move || snapshot::restore(&current, &db_dir))
+                .await
+                .map_err(|e| crate::Error::internal(e.to_string()))??;
+            Some(header)
+        } else {
+            snapshot::clear_dir(&db_dir)?;
+            None
+        };
+        let mut state = SmState::default();
+        if let Some(h) = header {
+            for (name, _) in &h.dbs {
+                self.registry.ensure(name)?;
+            }
+            state.last_applied = h.meta.last_log_id;
+            state.membership = h.meta.last_membership.clone();
+            state.nodes = h.nodes;
+        }
+        *self.lock() = state;
+        Ok(())
+    }
+
+    async fn apply_command(&self, cmd: Command) -> Result<Applied, StorageError> {
+        let write = |e: crate::Error| se::write_state_machine(any_error(e));
+        match cmd {
+            Command::Noop => {}
+            Command::Open { db } => {
+                self.registry.ensure(&db).map_err(write)?;
+            }
+            Command::Tx { db, origin, ops } => {
+                let db = self.registry.ensure(&db).map_err(write)?;
+                let res = db
+                    .writer
+                    .call(|tx| WriterCmd::Apply(origin, ops, tx))
+                    .await
+                    .map_err(write)?;
+                if let Err(e) = res {
+                    tracing::warn!(error = %e, "transaction rejected on apply");
+                    let f = e.to_failure();
+                    return Ok(Applied {
+                        error: Some((f.code, f.message)),
+                    });
+                }
+            }
+            Command::AddNode { id, address } => {
+                let mut st = self.lock();
+                match st.nodes.iter_mut().find(|(n, _)| *n == id) {
+                    Some(entry) => entry.1 = address,
+                    None => st.nodes.push((id, address)),
+                }
+            }
+            Command::RemoveNode { id } => self.lock().nodes.retain(|(n, _)| *n != id),
+        }
+        Ok(Applied::default())
+    }
+}
+
+/// Builds a snapshot from databases pinned when the builder was created.
+pub struct Builder {
+    dir: PathBuf,
+    meta: SnapshotMeta,
+    nodes: Vec<(u64, String)>,
+    pinned: Mutex<Vec<Pinned>>,
+}
+
+impl RaftSnapshotBuilder<TypeConfig> for Builder {
+    async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError> {
+        let dir = self.dir.clone();
+        let meta = self.meta.clone();
+        let nodes = self.nodes.clone();
+        let pinned = std::mem::take(self.pinned.get_mut().unwrap_or_else(|p| p.into_inner()));
+        let m = meta.clone();
+        let path = tokio::task::spawn_blocking(move || snapshot::build(&dir, m, nodes, pinned))
+            .await
+            .map_err(|e| se::write_snapshot(None, any_error(e)))?
+            .map_err(|e| se::write_snapshot(None, any_error(e)))?;
+        let file = tokio::fs::File::open(path)
+            .await
+            .map_err(|e| se::read_snapshot(None, any_error(e)))?;
+        tracing::info!(last = ?meta.last_log_id, "snapshot built");
+        Ok(Snapshot {
+            meta,
+            snapshot: Box::new(file),
+        })
+    }
+}
+
+impl RaftStateMachine<TypeConfig> for StateMachine {
+    type SnapshotBuilder = Builder;
+
+    async fn applied_state(&mut self) -> Result<(Option<LogId>, StoredMembership), StorageError> {
+        let st = self.lock();
+        Ok((st.last_applied, st.membership.clone()))
+    }
+
+    async fn apply<I>(&mut self, entries: I) -> Result<Vec<Applied>, StorageError>
+    where
+        I: IntoIterator<Item = Entry> + Send,
+        I::IntoIter: Send,
+    {
+        let mut out = Vec::new();
+        for entry in entries {
+            let applied = match entry.payload {
+                EntryPayload::Blank => Applied::default(),
+                EntryPayload::Membership(m) => {
+                    self.lock().membership = StoredMembership::new(Some(entry.log_id), m);
+                    Applied::default()
+                }
+                EntryPayload::Normal(cmd) => self.apply_command(cmd).await?,
+            };
+            self.lock().last_applied = Some(entry.log_id);
+            out.push(applied);
+        }
+        Ok(out)
+    }
+
+    async fn get_snapshot_builder(&mut self) -> Builder {
+        let (last_applied, membership, nodes) = {
+            let st = self.lock();
+            (st.last_applied, st.membership.clone(), st.nodes.clone())
+        };
+        // Everything applied must be committed in SQLite before the databases are pinned.
+        for name in self.registry.names() {
+            if let Some(db) = self.registry.get(&name) {
+                let _ = db.writer.call(WriterCmd::Flush).await;
+            }
+        }
+        let mut pinned = Vec::new();
+        for name in self.registry.names() {
+            match snapshot::pin(&name, &self.registry.path_of(&name)) {
+                Ok(p) => pinned.push(p),
+                Err(e) => {
+                    tracing::error!(db = %name, error = %e, "cannot pin database for snapshot")
+                }
+            }
+        }
+        let id = match last_applied {
+            Some(l) => format!(
+                "{}-{}-{:x}",
+                l.leader_id.term,
+                l.index,
+                rand::random::<u32>()
+            ),
+            None => format!("0-0-{:x}", rand::random::<u32>()),
+        };
+        Builder {
+            dir: self.dir.clone(),
+            meta: SnapshotMeta {
+                last_log_id: last_applied,
+                last_membership: membership,
+                snapshot_id: id,
+            },
+            nodes,
+            pinned: Mutex::new(pinned),
+        }
+    }
+
+    async fn begin_receiving_snapshot(&mut self) -> Result<Box<tokio::fs::File>, StorageError> {
+        let (path, file) = snapshot::receive_file(&self.dir)
+            .map_err(|e| se::write_snapshot(None, any_error(e)))?;
+        self.receiving = Some(path);
+        Ok(Box::new(tokio::fs::File::from_std(file)))
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta,
+        snapshot: Box<tokio::fs::File>,
+    ) -> Result<(), StorageError> {
+        let err = |e: crate::Error| se::write_snapshot(Some(meta.signature()), any_error(e));
+        let mut file = snapshot.into_std().await;
+        let path = self
+            .receiving
+            .take()
+            .ok_or_else(|| err(crate::Error::internal("no snapshot being received")))?;
+        let dir = self.dir.clone();
+        tokio::task::spawn_blocking(move || snapshot::accept(&dir, &path, &mut file))
+            .await
+            .map_err(|e| err(crate::Error::internal(e.to_string())))?
+            .map_err(err)?;
+        self.restore_current().await.map_err(err)?;
+        tracing::info!(last = ?meta.last_log_id, "snapshot installed");
+        Ok(())
+    }
+
+    async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, StorageError> {
+        let read = |e: crate::Error| se::read_snapshot(None, any_error(e));
+        let Some(mut file) = snapshot::open_current(&self.dir).map_err(read)? else {
+            return Ok(None);
+        };
+        let header = snapshot::read_header(&mut file).map_err(read)?;
+        let file = snapshot::open_current(&self.dir)
+            .map_err(read)?
+            .ok_or_else(|| read(crate::Error::internal("snapshot vanished")))?;
+        Ok(Some(Snapshot {
+            meta: header.meta,
+            snapshot: Box::new(tokio::fs::File::from_std(file)),
+        }))
+    }
+}

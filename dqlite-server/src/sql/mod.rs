@@ -1,0 +1,46 @@
+//! The SQLite side of the node: statements, sessions, the per-database writer, the read pool
+//! and the registry of databases. Nothing here is async except thin channel handles: every
+//! `rusqlite::Connection` lives on a dedicated thread.
+
+mod batch;
+pub mod classify;
+pub mod exec;
+mod ffi;
+mod guard;
+pub mod queue;
+pub mod reader;
+pub mod registry;
+pub mod session;
+mod statement;
+pub mod stmt;
+mod tx;
+pub mod writer;
+
+#[cfg(test)]
+mod tests;
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::error::Result;
+
+/// Opens a connection with the settings every database connection uses: WAL, foreign keys on
+/// (as dqlite does), no fsync (durability comes from the raft log: the state machine is rebuilt
+/// from the last snapshot plus the log on restart), extended result codes.
+pub fn open_connection(path: &Path) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        | OpenFlags::SQLITE_OPEN_URI;
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = OFF;
+         PRAGMA foreign_keys = ON;
+         PRAGMA cache_size = -16000;",
+    )?;
+    Ok(conn)
+}

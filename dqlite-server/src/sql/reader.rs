@@ -1,0 +1,171 @@
+//! The read pool: a few threads, each with its own read connection per database (WAL mode),
+//! serving autocommit read-only statements in parallel with the writer.
+//!
+//! A reader prepares the statement first; if SQLite says it writes, the job comes back as
+//! [`ReadOutcome::NeedsWriter`] and the gateway sends it to the database's writer instead.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{mpsc, Arc, Mutex};
+
+use bytes::BytesMut;
+use dqlite_proto::Value;
+use rusqlite::Connection;
+use tokio::sync::{mpsc as tmpsc, oneshot};
+
+use super::classify::{self, Keyword};
+use super::exec::{self, StmtCache};
+use super::stmt::RawStmt;
+use crate::error::{Error, Result};
+
+/// A read job.
+pub struct ReadJob {
+    /// Database file and its generation (a new generation means the file was replaced).
+    pub db: (PathBuf, u64),
+    /// SQL text (one statement).
+    pub sql: String,
+    /// Parameters.
+    pub params: Vec<Value>,
+    /// What to do.
+    pub kind: ReadKind,
+    /// Where the outcome goes.
+    pub reply: oneshot::Sender<Result<ReadOutcome>>,
+}
+
+/// The kinds of read jobs.
+pub enum ReadKind {
+    /// Stream the rows of a read-only statement; `exact` requires a single statement and at
+    /// most as many parameters as placeholders (QUERY_SQL / QUERY semantics).
+    Query(tmpsc::Sender<BytesMut>),
+    /// Prepare only: parameter count and tail offset.
+    Prepare,
+}
+
+/// What a read job produced.
+#[derive(Debug)]
+pub enum ReadOutcome {
+    /// Rows were streamed.
+    Streamed,
+    /// The statement writes (or controls transactions): run it on the writer.
+    NeedsWriter,
+    /// Prepared: parameter count and tail offset.
+    Prepared(usize, usize),
+}
+
+/// Handle to the pool.
+#[derive(Clone)]
+pub struct ReadPool {
+    tx: mpsc::Sender<ReadJob>,
+}
+
+impl ReadPool {
+    /// Starts `threads` reader threads.
+    pub fn start(threads: usize) -> Result<ReadPool> {
+        let (tx, rx) = mpsc::channel::<ReadJob>();
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..threads.max(1) {
+            let rx = rx.clone();
+            std::thread::Builder::new()
+                .name(format!("reader-{i}"))
+                .spawn(move || Reader::default().run(&rx))?;
+        }
+        Ok(ReadPool { tx })
+    }
+
+    /// Queues a job.
+    pub fn submit(&self, job: ReadJob) -> Result<()> {
+        self.tx
+            .send(job)
+            .map_err(|_| Error::internal("read pool stopped"))
+    }
+}
+
+struct OpenDb {
+    generation: u64,
+    cache: StmtCache<()>,
+    conn: Connection,
+}
+
+impl Drop for OpenDb {
+    fn drop(&mut self) {
+        self.cache.clear();
+    }
+}
+
+#[derive(Default)]
+struct Reader {
+    dbs: HashMap<PathBuf, OpenDb>,
+}
+
+impl Reader {
+    fn run(mut self, rx: &Mutex<mpsc::Receiver<ReadJob>>) {
+        loop {
+            let job = match rx.lock() {
+                Ok(rx) => match rx.recv() {
+                    Ok(job) => job,
+                    Err(_) => return,
+                },
+                Err(_) => return,
+            };
+            let reply = job.reply;
+            let res = match self.db(&job.db) {
+                Ok(db) => serve(db, &job.sql, &job.params, job.kind),
+                Err(e) => Err(e),
+            };
+            let _ = reply.send(res);
+        }
+    }
+
+    fn db(&mut self, (path, generation): &(PathBuf, u64)) -> Result<&mut OpenDb> {
+        let stale = self
+            .dbs
+            .get(path)
+            .is_some_and(|d| d.generation != *generation);
+        if stale {
+            self.dbs.remove(path);
+        }
+        if !self.dbs.contains_key(path) {
+            let conn = super::open_connection(path)?;
+            conn.execute_batch("PRAGMA query_only = 1")?;
+            let db = OpenDb {
+                generation: *generation,
+                cache: StmtCache::default(),
+                conn,
+            };
+            self.dbs.insert(path.clone(), db);
+        }
+        self.dbs
+            .get_mut(path)
+            .ok_or_else(|| Error::internal("reader lost its connection"))
+    }
+}
+
+fn serve(db: &mut OpenDb, sql: &str, params: &[Value], kind: ReadKind) -> Result<ReadOutcome> {
+    let (mut stmt, tail) = match db.cache.take(sql) {
+        Some((stmt, ())) => (stmt, sql.len()),
+        None => {
+            let prepared = RawStmt::prepare(&db.conn, sql)?;
+            match prepared.stmt {
+                Some(s) => (s, prepared.tail),
+                None => return Err(Error::failure(0, "empty statement")),
+            }
+        }
+    };
+    match kind {
+        ReadKind::Prepare => Ok(ReadOutcome::Prepared(stmt.param_count(), tail)),
+        ReadKind::Query(rows) => {
+            let kw = classify::keyword(&sql[..tail]);
+            if !stmt.readonly() || kw != Keyword::Read {
+                return Ok(ReadOutcome::NeedsWriter);
+            }
+            exec::check_tail(&db.conn, &sql[tail..])?;
+            exec::bind(&mut stmt, params, true)?;
+            exec::stream_rows(&mut stmt, &mut |b| {
+                rows.blocking_send(b)
+                    .map_err(|_| Error::internal("client went away"))
+            })?;
+            db.cache.give_back(sql, tail, stmt, ());
+            Ok(ReadOutcome::Streamed)
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! The databases a node knows, by name: file path, writer thread, writer queue and a
+//! generation that changes whenever the file is replaced (snapshot install), so readers reopen.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use super::queue::WriteQueue;
+use super::reader::ReadPool;
+use super::writer::{Writer, WriterCmd, WriterHandle};
+use crate::error::{Error, Result};
+
+/// One database.
+pub struct Db {
+    /// Its name, as clients OPEN it.
+    pub name: String,
+    /// Its file.
+    pub path: PathBuf,
+    /// Changes when the file is replaced.
+    pub generation: u64,
+    /// The writer thread.
+    pub writer: WriterHandle,
+    /// FIFO ownership of the writer.
+    pub queue: WriteQueue,
+}
+
+/// All databases of the node.
+pub struct Registry {
+    dir: PathBuf,
+    node_id: u64,
+    generation: AtomicU64,
+    dbs: Mutex<HashMap<String, Arc<Db>>>,
+    /// The shared read pool.
+    pub readers: ReadPool,
+}
+
+impl Registry {
+    /// A registry over `dir` (created if missing), with `readers` read threads.
+    pub fn new(dir: &Path, node_id: u64, readers: usize) -> Result<Registry> {
+        std::fs::create_dir_all(dir)?;
+        Ok(Registry {
+            dir: dir.to_owned(),
+            node_id,
+            generation: AtomicU64::new(1),
+            dbs: Mutex::new(HashMap::new()),
+            readers: ReadPool::start(readers)?,
+        })
+    }
+
+    /// The directory holding the database files.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The database named `name`, if this node has it.
+    pub fn get(&self, name: &str) -> Option<Arc<Db>> {
+        self.lock().get(name).cloned()
+    }
+
+    /// Names of all databases, sorted.
+    pub fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.lock().keys().cloned().collect();
+        names.sort();
+        names
+    }
+
+    /// The database named `name`, creating its file and writer on first use.
+    pub fn ensure(&self, name: &str) -> Result<Arc<Db>> {
+        let mut dbs = self.lock();
+        if let Some(db) = dbs.get(name) {
+            return Ok(db.clone());
+        }
+        let path = self.path_of(name);
+        let db = Arc::new(Db {
+            name: name.to_owned(),
+            writer: Writer::spawn(&path, self.node_id, name)?,
+            path,
+            generation: self.generation.fetch_add(1, Ordering::Relaxed),
+            queue: WriteQueue::default(),
+        });
+        dbs.insert(name.to_owned(), db.clone());
+        Ok(db)
+    }
+
+    /// Stops every writer and forgets every database (before files are replaced).
+    pub async fn close_all(&self) {
+        let dbs: Vec<Arc<Db>> = self.lock().drain().map(|(_, d)| d).collect();
+        for db in dbs {
+            db.queue.reset();
+            let _ = db.writer.call(WriterCmd::Close).await;
+        }
+    }
+
+    /// Rolls back every open writer transaction (leadership lost) and frees the queues.
+    pub async fn abort_all(&self) {
+        let dbs: Vec<Arc<Db>> = self.lock().values().cloned().collect();
+        for db in dbs {
+            let _ = db.writer.call(|tx| WriterCmd::Abort(None, tx)).await;
+            db.queue.reset();
+        }
+    }
+
+    /// The file of database `name`: a name-derived, filesystem-safe file name.
+    pub fn path_of(&self, name: &str) -> PathBuf {
+        self.dir.join(file_name(name))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Db>>> {
+        self.dbs.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// `db-` followed by the name with every byte outside `[A-Za-z0-9._-]` percent-encoded.
+pub fn file_name(name: &str) -> String {
+    let mut out = String::from("db-");
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"._-".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Removes a database file and its WAL and shared-memory companions.
+pub fn remove_files(path: &Path) -> Result<()> {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        match std::fs::remove_file(PathBuf::from(p)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::Io(e)),
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,207 @@
+//! Replication tests at the SQLite level: a "leader" writer executes, a "follower" writer
+//! applies the resulting operations, and both must hold the same rows.
+
+use std::path::Path;
+
+use dqlite_proto::Value;
+
+use super::exec::Mode;
+use super::writer::{Outcome, StmtJob, Writer, WriterCmd, WriterHandle};
+use crate::command::{Op, Origin};
+
+const LEADER: u64 = 1;
+const FOLLOWER: u64 = 2;
+
+struct Pair {
+    leader: WriterHandle,
+    follower: WriterHandle,
+    dir: std::path::PathBuf,
+}
+
+impl Pair {
+    fn new(name: &str) -> Pair {
+        let dir = std::env::temp_dir().join(format!(
+            "dqlite-server-sqltest-{name}-{}",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        Pair {
+            leader: Writer::spawn(&dir.join("leader"), LEADER, "l").expect("leader writer"),
+            follower: Writer::spawn(&dir.join("follower"), FOLLOWER, "f").expect("follower writer"),
+            dir,
+        }
+    }
+
+    /// Runs `sql` (one statement) as an autocommit write and replicates it.
+    async fn exec(&self, sql: &str, params: Vec<Value>) -> crate::Result<()> {
+        let job = StmtJob {
+            owner: 7,
+            in_tx: false,
+            sql: sql.into(),
+            params,
+            mode: Mode::Exec,
+            strict: false,
+        };
+        let out = self.leader.call(|tx| WriterCmd::Stmt(job, tx)).await??;
+        if let Outcome::Commit { tx, ops, .. } = out {
+            self.replicate(tx, ops).await?;
+        }
+        Ok(())
+    }
+
+    async fn replicate(&self, tx: u64, ops: Vec<Op>) -> crate::Result<()> {
+        let origin = Origin { node: LEADER, tx };
+        self.leader
+            .call(|r| WriterCmd::Apply(origin, ops.clone(), r))
+            .await??;
+        self.follower
+            .call(|r| WriterCmd::Apply(origin, ops, r))
+            .await??;
+        Ok(())
+    }
+
+    fn dump(&self, who: &str, sql: &str) -> Vec<String> {
+        let conn = rusqlite::Connection::open(self.dir.join(who)).expect("open");
+        let mut stmt = conn.prepare(sql).expect("prepare");
+        let n = stmt.column_count();
+        stmt.query_map([], |r| {
+            Ok((0..n)
+                .map(|i| format!("{:?}", r.get_ref(i).expect("col")))
+                .collect::<Vec<_>>()
+                .join("|"))
+        })
+        .expect("query")
+        .map(|r| r.expect("row"))
+        .collect()
+    }
+
+    fn same(&self, sql: &str) -> Vec<String> {
+        let l = self.dump("leader", sql);
+        assert_eq!(l, self.dump("follower", sql), "replicas differ for {sql}");
+        l
+    }
+}
+
+impl Drop for Pair {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(Path::new(&self.dir));
+    }
+}
+
+#[tokio::test]
+async fn rowid_tables_and_nondeterminism_replicate_exactly() {
+    let p = Pair::new("rowid");
+    p.exec(
+        "CREATE TABLE model (key TEXT, value TEXT, UNIQUE(key))",
+        vec![],
+    )
+    .await
+    .expect("create");
+    p.exec(
+        "INSERT OR REPLACE INTO model(key, value) VALUES(?, ?)",
+        vec![Value::Text("a".into()), Value::Text("1".into())],
+    )
+    .await
+    .expect("insert");
+    p.exec(
+        "INSERT OR REPLACE INTO model(key, value) VALUES(?, ?)",
+        vec![Value::Text("a".into()), Value::Text("2".into())],
+    )
+    .await
+    .expect("replace");
+    p.exec("CREATE TABLE r (x, t)", vec![])
+        .await
+        .expect("create r");
+    p.exec("INSERT INTO r VALUES (random(), datetime('now', '+' || abs(random() % 1000) || ' seconds'))", vec![]).await.expect("random");
+    assert_eq!(p.same("SELECT rowid, * FROM model").len(), 1);
+    assert_eq!(p.same("SELECT rowid, * FROM r").len(), 1);
+}
+
+#[tokio::test]
+async fn autoincrement_triggers_fk_and_ctas() {
+    let p = Pair::new("ddl");
+    p.exec(
+        "CREATE TABLE a (id INTEGER PRIMARY KEY AUTOINCREMENT, v)",
+        vec![],
+    )
+    .await
+    .expect("a");
+    p.exec("CREATE TABLE log (msg)", vec![]).await.expect("log");
+    p.exec(
+        "CREATE TRIGGER t AFTER INSERT ON a BEGIN INSERT INTO log VALUES ('ins ' || new.v); END",
+        vec![],
+    )
+    .await
+    .expect("trigger");
+    p.exec(
+        "CREATE TABLE child (id INTEGER PRIMARY KEY, a_id REFERENCES a(id) ON DELETE CASCADE)",
+        vec![],
+    )
+    .await
+    .expect("child");
+    for v in ["x", "y", "z"] {
+        p.exec("INSERT INTO a(v) VALUES (?)", vec![Value::Text(v.into())])
+            .await
+            .expect("insert a");
+    }
+    p.exec("INSERT INTO child(a_id) VALUES (1)", vec![])
+        .await
+        .expect("child row");
+    p.exec("DELETE FROM a WHERE id = 1", vec![])
+        .await
+        .expect("cascade");
+    p.exec("CREATE TABLE copy AS SELECT id, v FROM a", vec![])
+        .await
+        .expect("ctas");
+    p.exec("PRAGMA user_version = 42", vec![])
+        .await
+        .expect("user_version");
+    assert_eq!(
+        p.same("SELECT * FROM log").len(),
+        3,
+        "trigger rows replicated once"
+    );
+    assert!(
+        p.same("SELECT * FROM child").is_empty(),
+        "cascade replicated"
+    );
+    assert_eq!(p.same("SELECT * FROM copy").len(), 2);
+    p.same("SELECT * FROM sqlite_sequence");
+    p.same("PRAGMA user_version");
+    p.same("SELECT type, name, sql FROM sqlite_schema ORDER BY name");
+}
+
+#[tokio::test]
+async fn null_primary_keys_are_refused() {
+    let p = Pair::new("nullpk");
+    p.exec("CREATE TABLE t (k TEXT PRIMARY KEY, v)", vec![])
+        .await
+        .expect("create");
+    let err = p
+        .exec("INSERT INTO t VALUES (NULL, 1)", vec![])
+        .await
+        .expect_err("null pk");
+    assert_eq!(err.code(), Some(1299), "{err}");
+    p.exec("INSERT INTO t VALUES ('k', 1)", vec![])
+        .await
+        .expect("normal insert");
+    assert_eq!(p.same("SELECT * FROM t").len(), 1);
+}
+
+#[tokio::test]
+async fn deferred_foreign_keys_never_reach_the_log() {
+    let p = Pair::new("deferred");
+    p.exec("CREATE TABLE parent (id INTEGER PRIMARY KEY)", vec![])
+        .await
+        .expect("parent");
+    p.exec("CREATE TABLE child (id INTEGER PRIMARY KEY, p REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)", vec![])
+        .await
+        .expect("child");
+    let err = p
+        .exec("INSERT INTO child VALUES (1, 99)", vec![])
+        .await
+        .expect_err("dangling reference");
+    assert_eq!(err.code(), Some(787), "{err}");
+    assert!(p.same("SELECT * FROM child").is_empty());
+}

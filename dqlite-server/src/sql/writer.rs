@@ -1,0 +1,286 @@
+//! The per-database writer: one thread owning the database's only read-write connection.
+//!
+//! Every write transaction runs here, one statement per command, with a session recording its
+//! changes. A transaction that ends with changes is not committed: the writer hands its
+//! operations back ([`Outcome::Commit`]) and commits only when the entry comes back through
+//! [`WriterCmd::Apply`] (see the `batch` module for how several transactions share one commit).
+//! Executing and committing are therefore separate steps.
+
+use std::collections::VecDeque;
+use std::path::Path;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+use bytes::BytesMut;
+use dqlite_proto::Value;
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+use super::batch::Batch;
+use super::classify::{self, AuthInfo, AuthSlot, Keyword};
+use super::exec::{ExecResult, Mode, StmtCache};
+use super::guard::PkCache;
+use super::session::Session;
+use super::stmt::RawStmt;
+use super::tx::TxState;
+use crate::command::{Op, Origin};
+use crate::error::{Error, Result};
+
+/// One statement to run on the writer.
+#[derive(Debug)]
+pub struct StmtJob {
+    /// The client connection asking (owner of the transaction it opens).
+    pub owner: u64,
+    /// The client believes it has a transaction open here.
+    pub in_tx: bool,
+    /// SQL text; only its first statement runs.
+    pub sql: String,
+    /// Remaining parameters; the statement takes as many as it has placeholders.
+    pub params: Vec<Value>,
+    /// EXEC or QUERY.
+    pub mode: Mode,
+    /// QUERY: more parameters than placeholders is an error.
+    pub strict: bool,
+}
+
+/// What running one statement produced.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The text held no statement.
+    Empty,
+    /// Finished; nothing to replicate.
+    Done(Ran),
+    /// The transaction ended with changes: propose `ops`; `visible` resolves once its entry
+    /// was applied and the transaction is committed in SQLite.
+    Commit {
+        /// Id to put in the entry's [`Origin`].
+        tx: u64,
+        /// The replicated operations.
+        ops: Vec<Op>,
+        /// Statement results.
+        ran: Ran,
+        /// Resolves when the transaction is visible (or can never be).
+        visible: oneshot::Receiver<Result<()>>,
+    },
+}
+
+/// Results of one statement.
+#[derive(Debug, Default)]
+pub struct Ran {
+    /// RESULT values after the statement.
+    pub result: ExecResult,
+    /// The statement was an INSERT, UPDATE or DELETE: `result` belongs to it. Otherwise the
+    /// connection keeps its previous (sticky) values, as SQLite's per-connection ones would.
+    pub dml: bool,
+    /// ROWS batches (QUERY only).
+    pub rows: Vec<BytesMut>,
+    /// Byte offset of the unparsed tail.
+    pub tail: usize,
+    /// Parameters consumed.
+    pub used: usize,
+    /// A transaction is open on the writer for this client afterwards.
+    pub in_tx: bool,
+}
+
+type Reply<T> = oneshot::Sender<Result<T>>;
+
+/// Commands a writer thread serves.
+pub enum WriterCmd {
+    /// Run one statement.
+    Stmt(StmtJob, Reply<Outcome>),
+    /// Prepare (for PREPARE inside a transaction): parameter count and tail offset.
+    Prepare(String, Reply<(usize, usize)>),
+    /// Apply a committed entry's transaction.
+    Apply(Origin, Vec<Op>, Reply<()>),
+    /// Roll back the client transaction of `owner`, or everything when `None` (leadership
+    /// lost: pending transactions are dropped).
+    Abort(Option<u64>, oneshot::Sender<()>),
+    /// Commit everything applied so far (before a snapshot).
+    Flush(oneshot::Sender<()>),
+    /// Stop the thread and close the connection.
+    Close(oneshot::Sender<()>),
+}
+
+/// Handle to a writer thread.
+#[derive(Clone)]
+pub struct WriterHandle {
+    tx: mpsc::Sender<WriterCmd>,
+}
+
+impl WriterHandle {
+    /// Sends a command; fails when the thread is gone.
+    pub fn send(&self, cmd: WriterCmd) -> Result<()> {
+        self.tx
+            .send(cmd)
+            .map_err(|_| Error::internal("database writer stopped"))
+    }
+
+    /// Sends a command built around a reply channel and awaits the reply.
+    pub async fn call<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> WriterCmd) -> Result<T> {
+        let (tx, rx) = oneshot::channel();
+        self.send(make(tx))?;
+        rx.await
+            .map_err(|_| Error::internal("database writer stopped"))
+    }
+}
+
+/// The state owned by a writer thread.
+pub struct Writer {
+    pub(super) session: Option<Session>,
+    pub(super) cache: StmtCache<AuthInfo>,
+    pub(super) pk_cache: PkCache,
+    pub(super) auth: AuthSlot,
+    pub(super) tx: Option<TxState>,
+    pub(super) batch: Batch,
+    deferred: VecDeque<(StmtJob, Reply<Outcome>)>,
+    pub(super) node_id: u64,
+    pub(super) next_tx: u64,
+    pub(super) conn: Connection,
+}
+
+impl Writer {
+    /// Opens (creating if needed) the database file and starts its thread.
+    pub fn spawn(path: &Path, node_id: u64, name: &str) -> Result<WriterHandle> {
+        let mut conn = super::open_connection(path)?;
+        let auth: AuthSlot = Arc::new(Mutex::new(AuthInfo::default()));
+        classify::install_authorizer(&mut conn, auth.clone())?;
+        let writer = Writer {
+            session: None,
+            cache: StmtCache::default(),
+            pk_cache: PkCache::default(),
+            auth,
+            tx: None,
+            batch: Batch::default(),
+            deferred: VecDeque::new(),
+            node_id,
+            next_tx: rand::random::<u64>() >> 16,
+            conn,
+        };
+        let (tx, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name(format!("writer-{name}"))
+            .spawn(move || writer.run(rx))?;
+        Ok(WriterHandle { tx })
+    }
+
+    fn run(mut self, rx: mpsc::Receiver<WriterCmd>) {
+        while let Ok(cmd) = rx.recv() {
+            match cmd {
+                WriterCmd::Stmt(job, reply) => {
+                    if self.must_wait(&job) {
+                        self.deferred.push_back((job, reply));
+                    } else {
+                        let _ = reply.send(self.statement(job));
+                    }
+                }
+                WriterCmd::Prepare(sql, reply) => {
+                    let _ = reply.send(self.prepare(&sql));
+                }
+                WriterCmd::Apply(origin, ops, reply) => {
+                    let _ = reply.send(self.apply(origin, ops));
+                }
+                WriterCmd::Abort(None, reply) => {
+                    self.reset(true);
+                    for (_, r) in self.deferred.drain(..) {
+                        let _ = r.send(Err(Error::NotLeader));
+                    }
+                    let _ = reply.send(());
+                }
+                WriterCmd::Abort(Some(owner), reply) => {
+                    if self.tx.as_ref().is_some_and(|t| t.owner == owner) {
+                        self.rollback_client_tx();
+                    }
+                    let _ = reply.send(());
+                }
+                WriterCmd::Flush(reply) => {
+                    self.flush();
+                    let _ = reply.send(());
+                }
+                WriterCmd::Close(reply) => {
+                    self.reset(true);
+                    drop(self);
+                    let _ = reply.send(());
+                    return;
+                }
+            }
+            self.run_deferred();
+        }
+        self.reset(true);
+    }
+
+    /// True when `job` would start a transaction the batch cannot take now.
+    fn must_wait(&self, job: &StmtJob) -> bool {
+        if self.tx.is_some() || job.in_tx {
+            return false;
+        }
+        let alone = match classify::keyword(&job.sql) {
+            Keyword::Begin | Keyword::Savepoint | Keyword::Vacuum => true,
+            Keyword::Commit | Keyword::Rollback | Keyword::RollbackTo | Keyword::Release => {
+                return false
+            }
+            _ => false,
+        };
+        !self.batch.can_start(alone)
+    }
+
+    fn run_deferred(&mut self) {
+        while let Some((job, _)) = self.deferred.front() {
+            if self.must_wait(job) {
+                return;
+            }
+            let Some((job, reply)) = self.deferred.pop_front() else {
+                return;
+            };
+            let _ = reply.send(self.statement(job));
+        }
+    }
+
+    fn prepare(&mut self, sql: &str) -> Result<(usize, usize)> {
+        let prepared = RawStmt::prepare(&self.conn, sql)?;
+        match prepared.stmt {
+            Some(stmt) => Ok((stmt.param_count(), prepared.tail)),
+            None => Err(Error::failure(0, "empty statement")),
+        }
+    }
+
+    /// Starts a client transaction inside the batch, bracketed by its own savepoint.
+    pub(super) fn begin_client_tx(
+        &mut self,
+        owner: u64,
+        user_savepoint: Option<String>,
+    ) -> Result<()> {
+        self.open_batch()?;
+        self.next_tx += 1;
+        let savepoint = format!("dqlite_internal_tx_{}", self.next_tx);
+        self.conn.execute_batch(&format!("SAVEPOINT {savepoint}"))?;
+        self.session = Some(Session::new(&self.conn)?);
+        self.tx = Some(TxState::new(owner, savepoint, user_savepoint));
+        Ok(())
+    }
+
+    /// Undoes the current client transaction only.
+    pub(super) fn rollback_client_tx(&mut self) {
+        self.session = None;
+        self.pk_cache.clear();
+        if let Some(t) = self.tx.take() {
+            let sp = &t.savepoint;
+            if let Err(e) = self
+                .conn
+                .execute_batch(&format!("ROLLBACK TO {sp}; RELEASE {sp};"))
+            {
+                tracing::error!(error = %e, "rolling back a transaction failed; resetting the batch");
+                self.reset(false);
+                return;
+            }
+        }
+        self.maybe_commit();
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        // Statements and the session must go before the connection.
+        self.cache.clear();
+        self.session = None;
+    }
+}

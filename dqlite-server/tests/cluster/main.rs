@@ -1,0 +1,7 @@
+//! Integration tests of dqlite-server: in-process clusters and spawned processes on loopback.
+
+mod util;
+
+mod test_gateway;
+mod test_process;
+mod test_replication;

@@ -84,6 +84,12 @@ pub async fn run(args: &Args, shutdown: Shutdown) -> Result<Option<Written>, App
                 .map(Some)
         }
         Mode::Embedded => {
+            if cfg!(debug_assertions) {
+                eprintln!(
+                    "note: this is a debug build, which runs the embedded servers unoptimised; \
+                     for representative numbers use `cargo run --release -p dqlite-benchmark -- ...`"
+                );
+            }
             eprintln!("starting a local 3-node dqlite-server cluster...");
             let cluster = EmbeddedCluster::start(3, args.cluster_timeout()).await?;
             let target = Target {

@@ -20,6 +20,8 @@ pub struct Versions {
     pub dqlite_client: &'static str,
     /// The server, when known (the wire protocol does not report it).
     pub server: Option<String>,
+    /// `release` or `debug`: how this benchmark (and an embedded cluster) was compiled.
+    pub build: &'static str,
 }
 
 impl Default for Versions {
@@ -28,6 +30,11 @@ impl Default for Versions {
             dqlite_benchmark: env!("CARGO_PKG_VERSION"),
             dqlite_client: env!("CARGO_PKG_VERSION"),
             server: None,
+            build: if cfg!(debug_assertions) {
+                "debug"
+            } else {
+                "release"
+            },
         }
     }
 }

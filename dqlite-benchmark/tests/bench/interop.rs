@@ -13,28 +13,11 @@ use crate::util;
 
 const LIMIT: Duration = Duration::from_secs(120);
 
-fn summary(dir: &Path, addr: &str) -> serde_json::Value {
-    let text = std::fs::read_to_string(dir.join(addr).join("summary.json")).unwrap();
-    serde_json::from_str(&text).unwrap()
-}
-
 /// Checks the results directory against summary.json and parse-results.py.
 fn check_run(dir: &Path, addr: &str, workers: u64) -> serde_json::Value {
-    let results_dir = dir.join(addr).join("results");
-    let files = util::read_dir(&results_dir);
-    let s = summary(dir, addr);
+    let s = util::check_results(dir, addr);
     assert_eq!(s["config"]["mode"], "client-only");
     assert_eq!(s["config"]["workers"], workers);
-    for work in Work::ALL {
-        let n: u64 = files
-            .iter()
-            .filter(|(k, _)| k.1 == work)
-            .map(|(_, f)| f.n)
-            .sum();
-        let ops = s["works"][work.name()]["ops"].as_u64().unwrap_or(0);
-        assert_eq!(n, ops, "{work:?}");
-    }
-    util::check_with_python(&results_dir);
     s
 }
 

@@ -4,7 +4,6 @@
 use std::path::Path;
 use std::time::Duration;
 
-use dqlite_benchmark::workload::Work;
 use dqlite_testkit::{free_port, loopback_ip, TempDir};
 
 use crate::util;
@@ -21,26 +20,6 @@ fn only_run(dir: &Path) -> (String, serde_json::Value) {
     let addr = entries.remove(0);
     let text = std::fs::read_to_string(dir.join(&addr).join("summary.json")).expect("summary");
     (addr, serde_json::from_str(&text).expect("summary is JSON"))
-}
-
-/// Checks that results files and summary.json agree, and parse-results.py reads them.
-fn check_results(dir: &Path, addr: &str, summary: &serde_json::Value) {
-    let results_dir = dir.join(addr).join("results");
-    let files = util::read_dir(&results_dir);
-    assert!(!files.is_empty(), "no results files");
-    for work in Work::ALL {
-        let n: u64 = files
-            .iter()
-            .filter(|(k, _)| k.1 == work)
-            .map(|(_, f)| f.n)
-            .sum();
-        assert_eq!(
-            Some(n),
-            summary["works"][work.name()]["ops"].as_u64().or(Some(0)),
-            "{work:?}"
-        );
-    }
-    util::check_with_python(&results_dir);
 }
 
 #[test]
@@ -79,7 +58,7 @@ fn the_embedded_default_runs_and_leaves_nothing_behind() {
         summary["config"]["cluster"].as_array().map(Vec::len),
         Some(3)
     );
-    check_results(out_dir.path(), &addr, &summary);
+    assert_eq!(util::check_results(out_dir.path(), &addr), summary);
     // The cluster's data lived in <tmp>/dqlite-benchmark-<pid>-*: it must be gone.
     let prefix = format!("dqlite-benchmark-{pid}-");
     let left: Vec<_> = std::fs::read_dir(std::env::temp_dir())
@@ -133,9 +112,6 @@ fn node_mode_runs_go_dqlites_three_process_topology() {
         assert!(done.stdout.contains("Benchmark client ready"), "{done:?}");
     }
     assert!(out.status.success(), "{out:?}");
-    let text = std::fs::read_to_string(out_dir.path().join(&addrs[0]).join("summary.json"))
-        .expect("summary");
-    let summary: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let summary = util::check_results(out_dir.path(), &addrs[0]);
     assert_eq!(summary["config"]["mode"], "node");
-    check_results(out_dir.path(), &addrs[0], &summary);
 }

@@ -163,3 +163,29 @@ pub fn check_with_python(dir: &Path) {
         close("avg_ms", mean);
     }
 }
+
+/// `<dir>/<addr>/summary.json`, parsed.
+pub fn summary(dir: &Path, addr: &str) -> serde_json::Value {
+    let text = std::fs::read_to_string(dir.join(addr).join("summary.json")).expect("summary.json");
+    serde_json::from_str(&text).expect("summary.json is JSON")
+}
+
+/// Checks that the results files under `<dir>/<addr>/results` agree with summary.json and
+/// that parse-results.py reads them; returns the summary.
+pub fn check_results(dir: &Path, addr: &str) -> serde_json::Value {
+    let results_dir = dir.join(addr).join("results");
+    let files = read_dir(&results_dir);
+    assert!(!files.is_empty(), "no results files in {results_dir:?}");
+    let summary = summary(dir, addr);
+    for work in Work::ALL {
+        let n: u64 = files
+            .iter()
+            .filter(|(k, _)| k.1 == work)
+            .map(|(_, f)| f.n)
+            .sum();
+        let ops = summary["works"][work.name()]["ops"].as_u64().unwrap_or(0);
+        assert_eq!(n, ops, "{work:?}");
+    }
+    check_with_python(&results_dir);
+    summary
+}

@@ -22,22 +22,7 @@ impl Gateway {
         sql: &str,
         params: &[Value],
     ) -> Result<Vec<bytes::BytesMut>> {
-        self.acquire(db).await?;
-        let job = StmtJob {
-            owner: self.conn,
-            in_tx: self.in_tx,
-            sql: sql.to_owned(),
-            params: params.to_vec(),
-            mode: Mode::Query,
-            strict: true,
-        };
-        let res = self.run_job(db, job).await;
-        self.settle(db);
-        let (ran, wait) = res?;
-        if let Some(wait) = wait {
-            wait.wait().await?;
-        }
-        match ran {
+        match self.writer_stmt(db, sql, params, Mode::Query, true).await? {
             None => Err(Error::failure(0, "empty statement")),
             Some(ran) => Ok(ran.rows),
         }
@@ -52,6 +37,20 @@ impl Gateway {
         params: &[Value],
         mode: Mode,
     ) -> Result<Option<(usize, usize)>> {
+        let ran = self.writer_stmt(db, sql, params, mode, false).await?;
+        Ok(ran.map(|ran| (ran.tail, ran.used)))
+    }
+
+    /// The writer path shared by every statement: wait in the queue, run the statement,
+    /// settle the queue, then wait until a finished transaction is committed and visible.
+    async fn writer_stmt(
+        &mut self,
+        db: &Arc<Db>,
+        sql: &str,
+        params: &[Value],
+        mode: Mode,
+        strict: bool,
+    ) -> Result<Option<Ran>> {
         self.acquire(db).await?;
         let job = StmtJob {
             owner: self.conn,
@@ -59,7 +58,7 @@ impl Gateway {
             sql: sql.to_owned(),
             params: params.to_vec(),
             mode,
-            strict: false,
+            strict,
         };
         let res = self.run_job(db, job).await;
         self.settle(db);
@@ -67,7 +66,7 @@ impl Gateway {
         if let Some(wait) = wait {
             wait.wait().await?;
         }
-        Ok(ran.map(|ran| (ran.tail, ran.used)))
+        Ok(ran)
     }
 
     async fn acquire(&mut self, db: &Arc<Db>) -> Result<()> {

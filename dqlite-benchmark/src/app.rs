@@ -161,6 +161,13 @@ pub async fn drive(
         progress: true,
     };
     tracing::info!(?config, addrs = ?target.addrs, "starting the workload");
+    // A fixed line that experiment scripts wait for before they inject a fault.
+    eprintln!(
+        "workload started: {}, {} workers, {} s",
+        config.workload.name(),
+        config.workers,
+        args.duration
+    );
     let outcome = runner::run(db.clone(), &config, shutdown.wait()).await;
     db.close();
     let results_dir = target.results_dir(&args.dir);

@@ -25,5 +25,6 @@ pub mod setup;
 pub mod signal;
 pub mod summary;
 pub mod target;
+pub mod timeline;
 pub mod tracker;
 pub mod workload;

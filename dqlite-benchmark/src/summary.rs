@@ -7,6 +7,7 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use crate::runner::RunOutcome;
+use crate::timeline::Timeline;
 use crate::tracker::ErrorCounts;
 use crate::workload::Work;
 
@@ -175,6 +176,8 @@ pub struct Summary {
     pub total: Total,
     /// The most frequent error messages (at most 10).
     pub error_messages: Vec<MessageCount>,
+    /// Second by second, and the longest stretch without a success per work type.
+    pub timeline: Timeline,
 }
 
 fn ms(ns: u64) -> f64 {
@@ -273,6 +276,7 @@ impl Summary {
             works,
             total,
             error_messages: top_messages(outcome),
+            timeline: Timeline::build(outcome),
         }
     }
 }

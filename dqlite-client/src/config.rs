@@ -37,8 +37,17 @@ pub struct Config {
     /// Retry SQLITE_BUSY (5, 261, 517) for autocommit statements within the retry budget.
     /// Off by default: busy errors are surfaced, as go-dqlite does.
     pub retry_busy: bool,
-    /// TCP keepalive idle time (probes follow every third of it). Default 15 s.
+    /// TCP keepalive idle time (probes follow every third of it, at least 1 s apart).
+    /// Default 3 s: with [`Config::tcp_user_timeout`] it bounds how long a request waits on
+    /// a node whose host vanished (crashed, powered off, cut off), which never resets the
+    /// connection. A live but slow server answers probes from its kernel, so long queries
+    /// are unaffected.
     pub keepalive: Option<Duration>,
+    /// Linux `TCP_USER_TIMEOUT`: a connection whose sent data or keepalive probes stay
+    /// unacknowledged this long is closed, failing the request in flight (a read is then
+    /// retried on the new leader; a write reports an unknown outcome). Default 5 s; `None`
+    /// leaves the kernel's default (about 15 minutes of retransmissions).
+    pub tcp_user_timeout: Option<Duration>,
     /// Cap on one message from the server. Default 64 MiB.
     pub max_frame: usize,
     /// Consecutive zero-row PART batches tolerated before a result is abandoned as broken
@@ -62,7 +71,8 @@ impl Default for Config {
             idle_timeout: Some(Duration::from_secs(300)),
             max_lifetime: Some(Duration::from_secs(1800)),
             retry_busy: false,
-            keepalive: Some(Duration::from_secs(15)),
+            keepalive: Some(Duration::from_secs(3)),
+            tcp_user_timeout: Some(Duration::from_secs(5)),
             max_frame: dqlite_proto::DEFAULT_MAX_BODY,
             max_empty_batches: 64,
         }
@@ -112,6 +122,8 @@ setters! {
     with_retry_busy: retry_busy: bool;
     /// Sets [`Config::keepalive`].
     with_keepalive: keepalive: Option<Duration>;
+    /// Sets [`Config::tcp_user_timeout`].
+    with_tcp_user_timeout: tcp_user_timeout: Option<Duration>;
     /// Sets [`Config::max_frame`].
     with_max_frame: max_frame: usize;
     /// Sets [`Config::max_empty_batches`].

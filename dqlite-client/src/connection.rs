@@ -57,7 +57,7 @@ impl Connection {
     pub async fn connect(node: &str, config: &Config) -> Result<Connection> {
         let deadline = config.dial_timeout;
         let fut = async {
-            let stream = dial(node, config.keepalive)
+            let stream = dial(node, config.keepalive, config.tcp_user_timeout)
                 .await
                 .map_err(|e| Error::io(OP_DIAL, node, e))?;
             let mut conn = Connection {

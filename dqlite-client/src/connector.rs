@@ -3,7 +3,7 @@
 //! exponential backoff and jitter until the budget runs out.
 
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::Semaphore;
@@ -13,6 +13,9 @@ use crate::error::{Error, Result};
 use crate::retry::Backoff;
 use crate::store::NodeStore;
 use crate::Config;
+
+/// Deadline for re-checking the last known leader before probing every node.
+const FAST_PATH_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Finds the leader and hands out connections to it.
 #[derive(Debug, Clone)]
@@ -95,7 +98,14 @@ impl Connector {
     async fn round(&self) -> std::result::Result<Connection, Vec<Answer>> {
         let mut answers = Vec::new();
         if let Some(addr) = self.last_leader() {
-            match probe(&addr, &self.config).await {
+            // A short deadline: a leader that vanished (no reset, just silence) must not
+            // hold up the search; if it is merely slow, the round below probes it again.
+            let fast = Config {
+                attempt_timeout: self.config.attempt_timeout.min(FAST_PATH_TIMEOUT),
+                dial_timeout: self.config.dial_timeout.min(FAST_PATH_TIMEOUT),
+                ..Config::clone(&self.config)
+            };
+            match probe(&addr, &fast).await {
                 Ok(conn) => return Ok(conn),
                 Err(why) => {
                     self.forget_leader(&addr);

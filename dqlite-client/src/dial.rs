@@ -36,8 +36,13 @@ fn target(addr: &str) -> Target<'_> {
     }
 }
 
-/// Connects to `addr` (no timeout here: the caller bounds it).
-pub(crate) async fn dial(addr: &str, keepalive: Option<Duration>) -> io::Result<Stream> {
+/// Connects to `addr` (no timeout here: the caller bounds it). TCP connections get the
+/// keepalive idle time and, on Linux, `TCP_USER_TIMEOUT`, so a vanished host is noticed.
+pub(crate) async fn dial(
+    addr: &str,
+    keepalive: Option<Duration>,
+    user_timeout: Option<Duration>,
+) -> io::Result<Stream> {
     match target(addr) {
         Target::Tcp(a) => {
             let tcp = TcpStream::connect(a).await?;
@@ -49,6 +54,12 @@ pub(crate) async fn dial(addr: &str, keepalive: Option<Duration>) -> io::Result<
                     .with_retries(3);
                 socket2::SockRef::from(&tcp).set_tcp_keepalive(&ka)?;
             }
+            #[cfg(any(target_os = "linux", target_os = "android"))]
+            if user_timeout.is_some() {
+                socket2::SockRef::from(&tcp).set_tcp_user_timeout(user_timeout)?;
+            }
+            #[cfg(not(any(target_os = "linux", target_os = "android")))]
+            let _ = user_timeout;
             Ok(Stream::Tcp(tcp))
         }
         Target::UnixPath(path) => Ok(Stream::Unix(UnixStream::connect(path).await?)),
@@ -125,5 +136,37 @@ mod tests {
         assert_eq!(target("@dqlite-1"), Target::Abstract("dqlite-1"));
         assert_eq!(target("unix:/run/d.sock"), Target::UnixPath("/run/d.sock"));
         assert_eq!(target("/run/d.sock"), Target::UnixPath("/run/d.sock"));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn tcp_connections_get_keepalive_and_a_user_timeout() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr").to_string();
+        let secs = Duration::from_secs;
+        let stream = dial(&addr, Some(secs(3)), Some(secs(5)))
+            .await
+            .expect("dial");
+        let Stream::Tcp(tcp) = stream else {
+            panic!("a TCP address gave a Unix stream")
+        };
+        let sock = socket2::SockRef::from(&tcp);
+        assert!(sock.keepalive().expect("SO_KEEPALIVE"));
+        assert_eq!(sock.tcp_keepalive_time().expect("TCP_KEEPIDLE"), secs(3));
+        assert_eq!(
+            sock.tcp_user_timeout().expect("TCP_USER_TIMEOUT"),
+            Some(secs(5))
+        );
+        assert!(sock.tcp_nodelay().expect("TCP_NODELAY"));
+
+        let plain = dial(&addr, None, None).await.expect("dial");
+        let Stream::Tcp(tcp) = plain else {
+            panic!("a TCP address gave a Unix stream")
+        };
+        let sock = socket2::SockRef::from(&tcp);
+        assert!(!sock.keepalive().expect("SO_KEEPALIVE"));
+        assert_eq!(sock.tcp_user_timeout().expect("TCP_USER_TIMEOUT"), None);
     }
 }

@@ -59,18 +59,74 @@ impl Config {
     }
 
     /// The openraft configuration these settings describe.
+    ///
+    /// openraft 0.9 makes a follower that saw a leader wait its leader lease
+    /// (`election_timeout_max`) *plus* a random `[min, max)` before it stands, and refuse
+    /// votes during the lease. Mapping E = `election_timeout` to min = E/3 and max = 2E/3
+    /// gives dqlite's behaviour: an election starts `[E, 4E/3)` after the leader went
+    /// silent (with E = 3 s: 3–4 s; mapping E to min directly made it 9–12 s).
     pub fn raft_config(&self) -> openraft::Config {
-        let min = self.election_timeout.as_millis() as u64;
+        let (min, max) = election_window(
+            self.election_timeout.as_millis() as u64,
+            self.heartbeat_interval.as_millis() as u64,
+        );
         openraft::Config {
             cluster_name: "dqlite".into(),
             election_timeout_min: min,
-            election_timeout_max: min * 2,
+            election_timeout_max: max,
             heartbeat_interval: self.heartbeat_interval.as_millis() as u64,
-            install_snapshot_timeout: (min * 2).max(1000),
+            install_snapshot_timeout: (self.election_timeout.as_millis() as u64 * 2).max(1000),
             snapshot_policy: openraft::SnapshotPolicy::LogsSinceLast(self.snapshot_threshold),
             max_in_snapshot_log_to_keep: self.snapshot_trailing,
             snapshot_max_chunk_size: 1 << 20,
             ..Default::default()
         }
+    }
+}
+
+/// openraft's `(election_timeout_min, election_timeout_max)` for an election timeout of
+/// `e` ms: `(e/3, 2e/3)`, raised where needed to stay above the heartbeat interval (openraft
+/// requires `heartbeat < min < max`).
+fn election_window(e: u64, heartbeat: u64) -> (u64, u64) {
+    let max = 2 * e / 3;
+    let min = (e - max).max(heartbeat + 1);
+    let max = max.max(min + 1);
+    (min, max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The longest and shortest silence after which a follower that saw a leader stands:
+    /// openraft waits the lease (max) plus a random [min, max).
+    fn wait_range(c: &openraft::Config) -> (u64, u64) {
+        (
+            c.election_timeout_max + c.election_timeout_min,
+            2 * c.election_timeout_max,
+        )
+    }
+
+    #[test]
+    fn a_follower_stands_between_one_and_two_election_timeouts() {
+        for (e, hb) in [(3000, 500), (300, 50), (2000, 500), (10_000, 100)] {
+            let mut c = Config::new("127.0.0.1:9001", "/tmp/x");
+            c.election_timeout = Duration::from_millis(e);
+            c.heartbeat_interval = Duration::from_millis(hb);
+            let rc = c.raft_config();
+            let (lo, hi) = wait_range(&rc);
+            assert!(lo >= e && hi <= 2 * e, "E={e}: waits [{lo}, {hi}) ms");
+            assert!(rc.clone().validate().is_ok(), "E={e}: {rc:?}");
+        }
+    }
+
+    #[test]
+    fn short_timeouts_stay_valid_for_openraft() {
+        let mut c = Config::new("127.0.0.1:9001", "/tmp/x");
+        c.election_timeout = Duration::from_millis(1000);
+        c.heartbeat_interval = Duration::from_millis(500);
+        let rc = c.raft_config();
+        assert!(rc.election_timeout_min > rc.heartbeat_interval);
+        assert!(rc.clone().validate().is_ok(), "{rc:?}");
     }
 }

@@ -3,6 +3,7 @@
 
 mod fake;
 mod pool;
+mod silent;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

@@ -1,0 +1,51 @@
+//! A leader that goes silent (its host vanished: no reset, no answer) must not hold up the
+//! search for the new one, even with long per-probe deadlines.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use dqlite_client::{Cluster, Config};
+
+use crate::fake::{cluster, standard, Action};
+use crate::handler;
+
+#[tokio::test]
+async fn a_silent_last_leader_does_not_hold_up_leader_discovery() {
+    let silent = Arc::new(AtomicBool::new(false));
+    let gone = Arc::clone(&silent);
+    let first = Arc::new(std::sync::Mutex::new(String::new()));
+    let first_addr = Arc::clone(&first);
+    let (world, nodes) = cluster(
+        3,
+        handler(move |w, me, req| {
+            let is_first = *first_addr.lock().expect("lock") == me;
+            if is_first && gone.load(Ordering::SeqCst) {
+                Action::Stall
+            } else {
+                standard(w, me, req)
+            }
+        }),
+    )
+    .await;
+    *first.lock().expect("lock") = nodes[0].addr.clone();
+    world.set_leader(&nodes[0].addr);
+    // Probe deadlines far longer than the wait below: only the short re-check of the last
+    // leader lets the search move on in time.
+    let patient = Config::default()
+        .with_dial_timeout(Duration::from_secs(120))
+        .with_attempt_timeout(Duration::from_secs(120))
+        .with_retry_budget(Duration::from_secs(120));
+    let c =
+        Cluster::from_addresses(nodes.iter().map(|n| n.addr.clone()), patient).expect("cluster");
+    let before = c.leader_address().await.expect("first leader");
+    assert_eq!(before, nodes[0].addr);
+
+    silent.store(true, Ordering::SeqCst);
+    world.set_leader(&nodes[1].addr);
+    let after = tokio::time::timeout(Duration::from_secs(30), c.leader_address())
+        .await
+        .expect("leader discovery waited on the silent old leader for 30 s")
+        .expect("new leader");
+    assert_eq!(after, nodes[1].addr);
+}

@@ -31,3 +31,13 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
     cargo test --workspace --all-features "$@"
 fi
+
+# The Docker smoke test (docker/smoke.sh: image, 3-node compose cluster, short benchmark)
+# runs when a Docker engine answers and compose is installed; DQLITE_SKIP_DOCKER=1 skips it.
+if [ "${DQLITE_SKIP_DOCKER:-}" = "1" ]; then
+    echo "test.sh: Docker smoke test skipped (DQLITE_SKIP_DOCKER=1)"
+elif docker info >/dev/null 2>&1 && { command -v docker-compose >/dev/null 2>&1 || docker compose version >/dev/null 2>&1; }; then
+    docker/smoke.sh
+else
+    echo "test.sh: no Docker engine or compose here: Docker smoke test skipped"
+fi

@@ -13,6 +13,8 @@ Usage: scripts/experiment.py [options] EXPERIMENT
   --memory MB        memory limit of the memory experiments (default 50)
   --fault-at S       when a crash or pause hits, in seconds after the workload starts (1)
   --pause S          how long a pause lasts (5)
+  --limits-at S      local backend: start the burners / apply the CPU or memory limit S seconds
+                     into the workload (default: from the start, as the compose files do)
   --out DIR          where runs go (default output/experiments): DIR/<backend>-<stack>/
                      <experiment>[-<MB>m]/wNN/{results/,summary.json,experiment.json,logs/}
   --no-build         use the existing image / release binaries
@@ -58,6 +60,10 @@ def inject(cluster, exp, opts):
         raise RuntimeError("the driver exited before the workload started")
     events = [("workload started (seen)", time.time_ns())]
     t0 = time.monotonic()
+    if opts.limits_at is not None and exp.fault in ("burn", "cpu", "memory"):
+        sleep_until(t0 + opts.limits_at)
+        cluster.apply_limits()
+        events.append((f"{exp.fault} limit on node {exp.victim}", time.time_ns()))
     if exp.fault == "crash":
         sleep_until(t0 + opts.fault_at)
         cluster.crash(exp.victim)
@@ -121,6 +127,7 @@ def main():
     ap.add_argument("--memory", type=int, default=50)
     ap.add_argument("--fault-at", type=float, default=1.0)
     ap.add_argument("--pause", type=float, default=5.0)
+    ap.add_argument("--limits-at", type=float, default=None)
     ap.add_argument("--out", default="output/experiments")
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--image", default="dqlite-rs:latest")
@@ -128,9 +135,11 @@ def main():
     os.chdir(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
     if a.backend == "docker" and a.stack != "ours":
         ap.error("the Docker image carries our server only; use --backend local for --stack c")
+    if a.backend == "docker" and a.limits_at is not None:
+        ap.error("--limits-at is for --backend local; the compose files set limits from the start")
     exp = EXPERIMENTS[a.experiment]
     opts = Options(workload=a.workload, workers=a.workers, duration=a.duration, memory_mb=a.memory,
-                   fault_at=a.fault_at, pause_s=a.pause)
+                   fault_at=a.fault_at, pause_s=a.pause, limits_at=a.limits_at)
     dest = os.path.join(a.out, f"{a.backend}-{a.stack}", run_label(exp, opts))
 
     if a.backend == "docker":

@@ -54,17 +54,33 @@ class LocalCluster:
         self.procs[name] = p
         return p
 
-    def _limits(self, i, pid):
-        """Applies the experiment's cgroup limit when node `i` is its victim."""
-        if self.exp.victim != i or self.exp.fault not in ("cpu", "memory"):
-            return
-        cg = Cgroup(f"dqlite-exp-{os.getpid()}-node{i}")
-        self.cgroups.append(cg)
-        if self.exp.fault == "cpu":
-            cg.limit_cpu(0.25)
-        else:
-            cg.limit_memory(self.opts.memory_mb * 1024 * 1024)
-        cg.add(pid)
+    @staticmethod
+    def _pin(pid):
+        """Pins every thread of `pid` to CPU 0 (threads made later inherit it)."""
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            try:
+                os.sched_setaffinity(int(tid), {0})
+            except ProcessLookupError:
+                pass
+
+    def apply_limits(self):
+        """The experiment's resource fault on its victim: burners beside it on CPU 0 (with
+        the driver, where that is a separate process), or a cgroup CPU or memory limit."""
+        i, fault = self.exp.victim, self.exp.fault
+        if fault == "burn":
+            for k in (1, 2, 3):
+                self._spawn(f"burn{k}", [self.burn, "--threads=1"], pin=True)
+            self._pin(self._pid(i))
+            if "driver" in self.procs:
+                self._pin(self.procs["driver"].pid)
+        elif fault in ("cpu", "memory"):
+            cg = Cgroup(f"dqlite-exp-{os.getpid()}-node{i}")
+            self.cgroups.append(cg)
+            if fault == "cpu":
+                cg.limit_cpu(0.25)
+            else:
+                cg.limit_memory(self.opts.memory_mb * 1024 * 1024)
+            cg.add(self._pid(i))
 
     def _workload_flags(self):
         o = self.opts
@@ -73,12 +89,10 @@ class LocalCluster:
 
     def start(self):
         deadline = time.monotonic() + 60
-        burn = self.exp.fault == "burn"
-        if burn:
-            for k in (1, 2, 3):
-                self._spawn(f"burn{k}", [self.burn, "--threads=1"], pin=True)
+        # Limits from the start (as the compose files set them) go on as soon as the victim
+        # listens; with --limits-at the caller applies them later.
+        early = self.opts.limits_at is None and self.exp.fault in ("burn", "cpu", "memory")
         for i, addr in enumerate(self.addrs, start=1):
-            pin = burn and self.exp.victim == i
             if self.stack == "c":
                 d = os.path.join(self.work, f"node{i}")
                 os.makedirs(d, exist_ok=True)
@@ -92,8 +106,7 @@ class LocalCluster:
                     argv.append(f"--join={self.addrs[0]}")
                 if i == self.exp.driver:
                     argv += ["--driver", "--cluster=" + ",".join(self.addrs)] + self._workload_flags()
-            p = self._spawn(f"node{i}", argv, pin=pin)
-            self._limits(i, p.pid)
+            self._spawn(f"node{i}", argv)
             wait_port(addr, deadline, f"node {i}")
             # C dqlite joins clash when they overlap: give each join time to land.
             if self.stack == "c" and i > 1:
@@ -101,7 +114,9 @@ class LocalCluster:
         if self.stack == "c":
             d = os.path.join(self.work, "driver")
             argv = [self.bench, "--cluster=" + ",".join(self.addrs), f"--dir={d}"] + self._workload_flags()
-            self._spawn("driver", argv, pin=burn)
+            self._spawn("driver", argv)
+        if early:
+            self.apply_limits()
 
     # -- the driver -------------------------------------------------------------------------
 

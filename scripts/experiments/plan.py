@@ -53,6 +53,9 @@ class Options:
     memory_mb: int = 50
     fault_at: float = 1.0
     pause_s: float = 5.0
+    #: local backend only: apply CPU/memory limits and burners this many seconds into the
+    #: workload instead of from the start
+    limits_at: Optional[float] = None
     cluster_timeout: int = 120
 
 

@@ -143,11 +143,10 @@ impl EmbeddedCluster {
         &self.dir
     }
 
-    /// Stops every node and removes the data directory.
+    /// Stops every node at once (the whole cluster goes, so no leadership hand-over) and
+    /// removes the data directory.
     pub async fn shutdown(self) {
-        for node in self.nodes {
-            node.shutdown().await;
-        }
+        futures::future::join_all(self.nodes.into_iter().map(Node::stop)).await;
         if let Err(e) = std::fs::remove_dir_all(&self.dir) {
             eprintln!("warning: could not remove {:?}: {e}", self.dir);
         }

@@ -6,12 +6,17 @@ use std::process::ExitCode;
 use clap::Parser;
 use dqlite_benchmark::{app, args::Args, signal::Shutdown};
 
+/// Log filter when RUST_LOG is unset. openraft is silenced: it logs transient peer errors
+/// (a node restarting, the cluster being torn down after a run) at ERROR, while the server's
+/// own warnings say what matters. `RUST_LOG=warn,openraft=error` brings them back.
+const DEFAULT_LOG: &str = "warn,openraft=off";
+
 fn main() -> ExitCode {
     let args = Args::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,openraft=error")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG)),
         )
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())

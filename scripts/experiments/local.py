@@ -48,7 +48,7 @@ class LocalCluster:
     def _spawn(self, name, argv, pin=False):
         log = open(os.path.join(self.logs, f"{name}.log"), "wb")
         pre = (lambda: os.sched_setaffinity(0, {0})) if pin else None
-        env = dict(os.environ, RUST_LOG=os.environ.get("RUST_LOG", "warn,openraft=error"))
+        env = dict(os.environ, RUST_LOG=os.environ.get("RUST_LOG", "warn,openraft=off"))
         p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, preexec_fn=pre, env=env)
         log.close()
         self.procs[name] = p

@@ -144,6 +144,12 @@ impl Node {
         let raft = Raft::new(id, raft_config, network, log, sm)
             .await
             .map_err(|e| Error::Raft(e.to_string()))?;
+        let proposer_raft = raft.clone();
+        let runtime = tokio::runtime::Handle::current();
+        registry.set_proposer(Arc::new(move |cmd| {
+            // Only queues the entry for RaftCore: never waits on the runtime.
+            runtime.block_on(proposer_raft.client_write_ff(cmd)).ok()
+        }));
         let bootstrap = config.join.is_empty();
         let inner = Arc::new(Inner {
             id,
@@ -226,6 +232,12 @@ impl Node {
                 Err(e) => tracing::warn!(error = %e, "could not hand leadership over"),
             }
         }
+        self.stop().await;
+    }
+
+    /// Stops everything at once, without handing leadership over (for tearing down a whole
+    /// cluster, where there is no one to hand it to).
+    pub async fn stop(self) {
         let _ = self.inner.shutdown.send(true);
         if let Err(e) = self.inner.raft.shutdown().await {
             tracing::warn!(error = %e, "raft shutdown");

@@ -20,6 +20,9 @@ for backend in "docker ours" "local ours" "local c"; do
     set -- $backend
     [ "$1" = docker ] || run baseline --backend "$1" --stack "$2"
     for f in $faults; do run "$f" --backend "$1" --stack "$2"; done
+    # Writes all the time (the read-heavy workload writes only in its first second or so),
+    # to see how long writes stop when the leader dies.
+    run crash-leader --backend "$1" --stack "$2" --workload kvreadwrite
     for m in 30 50 100; do
         run memory-leader --backend "$1" --stack "$2" --memory "$m"
         run memory-follower --backend "$1" --stack "$2" --memory "$m"

@@ -18,6 +18,8 @@ Usage: scripts/experiment.py [options] EXPERIMENT
   --out DIR          where runs go (default output/experiments): DIR/<backend>-<stack>/
                      <experiment>[-<MB>m]/wNN/{results/,summary.json,experiment.json,logs/}
   --no-build         use the existing image / release binaries
+  --bin-dir DIR      local backend: where dqlite-benchmark and dqlite-burn are (target/release)
+  --expect-recovery  also fail unless reads succeed again after the crash or pause
 
 Exits non-zero when the run fails: the driver exits badly or times out, or no results file or
 summary.json appears, or the workload's main operation never succeeded.
@@ -95,6 +97,17 @@ def check(root, workload):
     return summary
 
 
+def check_recovery(summary, rec):
+    """Raises unless some read succeeded in a second that began after the fault's last event."""
+    faults = [e["at_s"] for e in rec["events"][1:]]
+    if not faults:
+        raise RuntimeError("--expect-recovery needs a crash or pause experiment")
+    after = [s for s in summary["timeline"]["seconds"] if s["t"] > max(faults) and s["query"] > 0]
+    if not after:
+        raise RuntimeError(f"no read succeeded after the fault at {max(faults):.1f} s "
+                           f"(run of {summary['elapsed_s']:.1f} s)")
+
+
 def record(exp, opts, backend, stack, summary, events, exit_code):
     start = summary["start_unix_ns"]
     q = summary["works"].get("query") or summary["works"].get("exec") or {}
@@ -131,6 +144,8 @@ def main():
     ap.add_argument("--out", default="output/experiments")
     ap.add_argument("--no-build", action="store_true")
     ap.add_argument("--image", default="dqlite-rs:latest")
+    ap.add_argument("--bin-dir", default="target/release")
+    ap.add_argument("--expect-recovery", action="store_true")
     a = ap.parse_args()
     os.chdir(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
     if a.backend == "docker" and a.stack != "ours":
@@ -153,7 +168,7 @@ def main():
 
     work = tempfile.mkdtemp(prefix=f"dqlite-exp-{exp.name}-")
     cluster = (DockerCluster(exp, opts, work, image=a.image) if a.backend == "docker"
-               else LocalCluster(exp, opts, work, stack=a.stack))
+               else LocalCluster(exp, opts, work, stack=a.stack, bin_dir=a.bin_dir))
     print(f"experiment: {exp.name} ({exp.about}), {a.backend}/{a.stack}, {opts.workers} workers, "
           f"{opts.duration} s -> {dest}", flush=True)
     failure, exit_code, events = None, None, []
@@ -185,6 +200,8 @@ def main():
         try:
             summary = check(dest, opts.workload)
             rec = record(exp, opts, a.backend, a.stack, summary, events, exit_code)
+            if a.expect_recovery:
+                check_recovery(summary, rec)
             with open(os.path.join(dest, "experiment.json"), "w") as f:
                 json.dump(rec, f, indent=2)
             lat = rec["latency_ms"] or {}

@@ -60,8 +60,11 @@ def reads(summary):
     return q["ops_per_sec"], q["latency_ms"]["mean"], q["latency_ms"]["p99"]
 
 
-def stall(exp):
-    gap = ((exp or {}).get("longest_gap") or {}).get("query")
+def stall(exp, work="any"):
+    """The longest stretch without a successful operation, in s (reads and writes together,
+    which in the read-heavy workload means the workload's longest outage)."""
+    gaps = (exp or {}).get("longest_gap") or {}
+    gap = gaps.get(work) or gaps.get("query")
     return gap["ms"] / 1000 if gap else None
 
 
@@ -110,7 +113,7 @@ def fault_figures(rows):
                       fmt="{:.2f}"))
 
 
-def timeline_figure(out, name, title):
+def timeline_figure(out, name, title, work="query"):
     series = []
     for source, label in SOURCES:
         summary, exp = run(out, source, name)
@@ -119,11 +122,12 @@ def timeline_figure(out, name, title):
         fault = next((e["at_s"] for e in exp["events"] if "killed" in e["what"] or "paused" in e["what"]), None)
         if fault is None:
             continue
-        pts = [(s["t"] + 0.5 - fault, s["query"]) for s in summary["timeline"]["seconds"][:-1]]
+        pts = [(s["t"] + 0.5 - fault, s[work]) for s in summary["timeline"]["seconds"][:-1]]
         series.append((label, COLOURS[source], pts))
     if not series:
         return None
-    return line_chart(series, title, "seconds since the fault (bucket centres)", "GET per second",
+    ylabel = "GET per second" if work == "query" else "PUT per second"
+    return line_chart(series, title, "seconds since the fault (bucket centres)", ylabel,
                       point_labels=False, vlines=[(0, "fault")], right=230)
 
 
@@ -135,13 +139,30 @@ def table(rows):
         return f"{gps:,.0f} ({mean:.3f} ms)" if mean is not None else f"{gps:,.0f}"
 
     lines = ["| experiment | published (study) | " + " | ".join(n for _, n in SOURCES)
-             + " | longest read stall, s (Docker / processes / C) |",
+             + " | longest stall, s (Docker / processes / C) |",
              "|---|---|" + "---|" * len(SOURCES) + "---|"]
     for name, c in rows:
         stalls = " / ".join(f"{c[s][3]:.2f}" if c.get(s) and c[s][3] is not None else "–" for s, _ in SOURCES)
         lines.append(f"| {name} | {cell(c['published'])} | "
                      + " | ".join(cell(c.get(s)) for s, _ in SOURCES) + f" | {stalls} |")
     return "\n".join(lines) + "\n"
+
+
+def write_table(out, name="crash-leader-kvreadwrite"):
+    """kvreadwrite with the leader killed: throughput and how long each kind of operation
+    stopped."""
+    lines = ["| source | PUT/s | GET/s | errors | longest PUT stall, s | longest GET stall, s |",
+             "|---|---|---|---|---|---|"]
+    for source, label in SOURCES:
+        summary, exp = run(out, source, name)
+        if not summary or not exp:
+            continue
+        w = summary["works"]
+        put, get = w.get("exec", {}), w.get("query", {})
+        errors = sum(x.get("errors", {}).get("total", 0) for x in (put, get))
+        lines.append(f"| {label} | {put.get('ops_per_sec', 0):,.0f} | {get.get('ops_per_sec', 0):,.0f} | "
+                     f"{errors:,} | {stall(exp, 'exec') or 0:.2f} | {stall(exp, 'query') or 0:.2f} |")
+    return "\n".join(lines) + "\n" if len(lines) > 2 else ""
 
 
 def main(argv):
@@ -164,7 +185,12 @@ def main(argv):
     for fname, svg in figures.items():
         with open(os.path.join(figdir, fname), "w") as f:
             f.write(svg)
-    text = table(rows)
+    fig = timeline_figure(out, "crash-leader-kvreadwrite",
+                          "crash-leader, kvreadwrite: PUT/s second by second around the fault", work="exec")
+    if fig:
+        with open(os.path.join(figdir, "crash-leader-kvreadwrite-timeline.svg"), "w") as f:
+            f.write(fig)
+    text = table(rows) + "\n" + write_table(out)
     with open(os.path.join(figdir, "tables.md"), "w") as f:
         f.write(text)
     print(text, end="")

@@ -37,9 +37,10 @@ pub struct Gap {
 pub struct Timeline {
     /// One entry per second, from 0 to the end of the run.
     pub seconds: Vec<Second>,
-    /// Per work type that succeeded at least once: the longest interval without a successful
-    /// completion (any worker), from its first success to the end of the run. For a work
-    /// type that stops by design (readheavy's writes), this is the time after its phase.
+    /// Per work type that succeeded at least once, and for both together (`any`): the longest
+    /// interval without a successful completion (any worker), from the first success to the
+    /// end of the run. For a work type that stops by design (readheavy's writes), this is
+    /// the time after its phase; `any` is then the workload's longest outage.
     pub longest_gap: BTreeMap<&'static str, Gap>,
 }
 
@@ -63,6 +64,7 @@ impl Timeline {
                 .min(len - 1)
         };
         let mut longest_gap = BTreeMap::new();
+        let mut all_ends = Vec::new();
         for work in Work::ALL {
             let mut ends = Vec::new();
             for tracker in outcome.workers.iter().map(|w| w.tracker(work)) {
@@ -80,30 +82,34 @@ impl Timeline {
                     seconds[slot(begin)].errors += 1;
                 }
             }
-            ends.sort_unstable();
-            // A stall that lasts to the end of the run counts too.
-            if let Some(&last) = ends.last() {
-                ends.push(outcome.end_unix_ns.max(last));
+            all_ends.extend_from_slice(&ends);
+            if let Some(gap) = widest_gap(ends, outcome.end_unix_ns, start) {
+                longest_gap.insert(work.name(), gap);
             }
-            let widest = ends
-                .windows(2)
-                .map(|w| (w[1] - w[0], w[0]))
-                .max_by_key(|&(gap, _)| gap);
-            if let Some((gap, from)) = widest {
-                longest_gap.insert(
-                    work.name(),
-                    Gap {
-                        ms: gap as f64 / 1e6,
-                        from_s: since(from) as f64 / 1e9,
-                    },
-                );
-            }
+        }
+        if let Some(gap) = widest_gap(all_ends, outcome.end_unix_ns, start) {
+            longest_gap.insert("any", gap);
         }
         Timeline {
             seconds,
             longest_gap,
         }
     }
+}
+
+/// The longest interval between consecutive completions in `ends` (unix ns), counting the
+/// stretch from the last one to `end` (a stall that lasts to the end of the run).
+fn widest_gap(mut ends: Vec<u64>, end: u64, start: u64) -> Option<Gap> {
+    ends.sort_unstable();
+    let last = *ends.last()?;
+    ends.push(end.max(last));
+    ends.windows(2)
+        .map(|w| (w[1] - w[0], w[0]))
+        .max_by_key(|&(gap, _)| gap)
+        .map(|(gap, from)| Gap {
+            ms: gap as f64 / 1e6,
+            from_s: from.saturating_sub(start) as f64 / 1e9,
+        })
 }
 
 #[cfg(test)]
@@ -154,6 +160,9 @@ mod tests {
         // The only write finished at 5 ms; nothing until the end at 4 s.
         let exec = &t.longest_gap["exec"];
         assert!((exec.ms - 3995.0).abs() < 1e-6, "{exec:?}");
+        // Both together: the write at 5 ms fills nothing; the widest is still the reads' gap.
+        let any = &t.longest_gap["any"];
+        assert!((any.ms - 1501.0).abs() < 1e-6, "{any:?}");
     }
 
     #[test]

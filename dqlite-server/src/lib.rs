@@ -6,9 +6,10 @@
 //!   check-quorum, membership and roles, leadership transfer, `--join`.
 //! - [`server`] and [`gateway`]: the shared listener (clients, and raft peers after CONNECT)
 //!   and per-connection request handling; `gateway::write` is the write path (writer queue,
-//!   proposal in execution order, waiting for visibility).
+//!   waiting for visibility; the writer proposes entries in execution order).
 //! - [`sql`]: SQLite on dedicated threads: the per-database writer (sessions, changesets, the
-//!   batch that commits several transactions once their entries are applied), the read pool,
+//!   proposal of each finished transaction, the batch that commits several transactions once
+//!   their entries are applied), the read pool,
 //!   the FIFO writer queue, hand-written session FFI.
 //! - [`raft`]: the openraft type config, the durable log store and its thread, the state
 //!   machine, snapshot files, and the peer transport over CONNECT.

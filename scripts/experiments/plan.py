@@ -60,6 +60,8 @@ class Options:
 
 
 def run_label(exp: Experiment, opts: Options) -> str:
-    """The directory name of one run: experiment, memory limit if any, worker count."""
+    """The directory name of one run: experiment, memory limit if any, the workload unless
+    it is the study's read-heavy one, worker count."""
     mem = f"-{opts.memory_mb}m" if exp.fault == "memory" else ""
-    return f"{exp.name}{mem}/w{opts.workers:02d}"
+    workload = "" if opts.workload == "readheavy" else f"-{opts.workload}"
+    return f"{exp.name}{mem}{workload}/w{opts.workers:02d}"

@@ -1,6 +1,6 @@
 //! The write path of a connection: waiting in the database's writer queue, running one
-//! statement on the writer, proposing the entry of a finished transaction in execution order,
-//! and waiting until it is committed, applied and visible.
+//! statement on the writer (which proposes the entry of a finished transaction, in execution
+//! order), and waiting until it is committed, applied and visible.
 
 use std::sync::Arc;
 
@@ -8,9 +8,9 @@ use dqlite_proto::Value;
 use tokio::sync::{oneshot, watch};
 
 use super::Gateway;
-use crate::command::{Command, Origin};
 use crate::error::{Error, Result};
-use crate::raft::TypeConfig;
+use crate::raft::EntryReply;
+use crate::sql::classify::{self, Keyword};
 use crate::sql::exec::Mode;
 use crate::sql::registry::Db;
 use crate::sql::writer::{Outcome, Ran, StmtJob, WriterCmd};
@@ -41,8 +41,12 @@ impl Gateway {
         Ok(ran.map(|ran| (ran.tail, ran.used)))
     }
 
-    /// The writer path shared by every statement: wait in the queue, run the statement,
-    /// settle the queue, then wait until a finished transaction is committed and visible.
+    /// The writer path shared by every statement: wait in the queue, hand the statement to
+    /// the writer, settle the queue, then wait until a finished transaction is committed and
+    /// visible. A statement that cannot leave a transaction open (anything but BEGIN or
+    /// SAVEPOINT outside a transaction) frees the queue as soon as it is handed over: the
+    /// writer runs statements in arrival order and proposes their entries itself, so the
+    /// queue's FIFO order is kept while the writer always has the next statement at hand.
     async fn writer_stmt(
         &mut self,
         db: &Arc<Db>,
@@ -52,6 +56,8 @@ impl Gateway {
         strict: bool,
     ) -> Result<Option<Ran>> {
         self.acquire(db).await?;
+        let early =
+            !self.in_tx && !matches!(classify::keyword(sql), Keyword::Begin | Keyword::Savepoint);
         let job = StmtJob {
             owner: self.conn,
             in_tx: self.in_tx,
@@ -60,11 +66,30 @@ impl Gateway {
             mode,
             strict,
         };
-        let res = self.run_job(db, job).await;
+        // Any leadership change from here on makes the outcome of a commit unknown.
+        let mut epoch = self.node.epoch.subscribe();
+        let start = *epoch.borrow_and_update();
+        let (tx, rx) = oneshot::channel();
+        let sent = db.writer.send(WriterCmd::Stmt(job, tx));
+        if early || sent.is_err() {
+            db.queue.release(self.conn);
+        }
+        sent?;
+        let res = rx
+            .await
+            .map_err(|_| Error::internal("database writer stopped"));
+        let res = self.outcome(db, res).await;
         self.settle(db);
         let (ran, wait) = res?;
-        if let Some(wait) = wait {
-            wait.wait().await?;
+        if let Some((entry, visible)) = wait {
+            CommitWait {
+                entry,
+                visible,
+                epoch,
+                start,
+            }
+            .wait()
+            .await?;
         }
         Ok(ran)
     }
@@ -85,15 +110,13 @@ impl Gateway {
         }
     }
 
-    /// Executes one statement; when it ended a transaction with changes, proposes the entry
-    /// (in execution order, before the writer queue is released) and returns what to await.
-    async fn run_job(
+    /// Takes the writer's answer: connection state, and what to await for a commit.
+    async fn outcome(
         &mut self,
         db: &Arc<Db>,
-        job: StmtJob,
-    ) -> Result<(Option<Ran>, Option<CommitWait>)> {
-        let res = db.writer.call(|tx| WriterCmd::Stmt(job, tx)).await?;
-        let outcome = match res {
+        res: Result<Result<Outcome>>,
+    ) -> Result<(Option<Ran>, Option<Proposed>)> {
+        let outcome = match res? {
             Ok(o) => o,
             Err(e) => {
                 self.refresh_tx(db).await;
@@ -110,40 +133,18 @@ impl Gateway {
                 Ok((Some(ran), None))
             }
             Outcome::Commit {
-                tx,
-                ops,
+                entry,
                 ran,
                 visible,
+                ..
             } => {
                 self.in_tx = false;
                 if ran.dml {
                     self.sticky = ran.result;
                 }
-                let cmd = Command::Tx {
-                    db: db.name.clone(),
-                    origin: Origin {
-                        node: self.node.id,
-                        tx,
-                    },
-                    ops,
-                };
-                let mut epoch = self.node.epoch.subscribe();
-                let start = *epoch.borrow_and_update();
-                let entry = self
-                    .node
-                    .raft
-                    .client_write_ff(cmd)
-                    .await
-                    .map_err(|_| Error::LeadershipLost)?;
-                Ok((
-                    Some(ran),
-                    Some(CommitWait {
-                        entry,
-                        visible,
-                        epoch,
-                        start,
-                    }),
-                ))
+                // Not proposed: raft refused it (no longer leader).
+                let entry = entry.ok_or(Error::LeadershipLost)?;
+                Ok((Some(ran), Some((entry, visible))))
             }
         }
     }
@@ -168,12 +169,8 @@ impl Gateway {
     }
 }
 
-type EntryReply = oneshot::Receiver<
-    Result<
-        openraft::raft::ClientWriteResponse<TypeConfig>,
-        openraft::error::ClientWriteError<u64, openraft::BasicNode>,
-    >,
->;
+/// A proposed transaction: its entry's apply, then its visibility.
+type Proposed = (EntryReply, oneshot::Receiver<Result<()>>);
 
 /// A proposed transaction: its entry's apply, then its visibility.
 struct CommitWait {

@@ -14,7 +14,7 @@ use super::snapshot::{self, Pinned};
 use super::{
     any_error, se, Entry, LogId, SnapshotMeta, StorageError, StoredMembership, TypeConfig,
 };
-use crate::command::{Applied, Command};
+use crate::command::{Applied, Command, Op, Origin};
 use crate::sql::registry::Registry;
 use crate::sql::writer::WriterCmd;
 
@@ -95,19 +95,9 @@ impl StateMachine {
                 self.registry.ensure(&db).map_err(write)?;
             }
             Command::Tx { db, origin, ops } => {
-                let db = self.registry.ensure(&db).map_err(write)?;
-                let res = db
-                    .writer
-                    .call(|tx| WriterCmd::Apply(origin, ops, tx))
-                    .await
-                    .map_err(write)?;
-                if let Err(e) = res {
-                    tracing::warn!(error = %e, "transaction rejected on apply");
-                    let f = e.to_failure();
-                    return Ok(Applied {
-                        error: Some((f.code, f.message)),
-                    });
-                }
+                let mut out = vec![Applied::default()];
+                self.apply_txs(vec![(0, db, origin, ops)], &mut out).await?;
+                return Ok(out.pop().unwrap_or_default());
             }
             Command::AddNode { id, address } => {
                 let mut st = self.lock();
@@ -119,6 +109,51 @@ impl StateMachine {
             Command::RemoveNode { id } => self.lock().nodes.retain(|(n, _)| *n != id),
         }
         Ok(Applied::default())
+    }
+}
+
+type TxEntry = (usize, String, Origin, Vec<Op>);
+/// One database's share of a run of transactions: name, indexes in `out`, entries.
+type DbRun = (String, Vec<usize>, Vec<(Origin, Vec<Op>)>);
+
+impl StateMachine {
+    /// Applies transactions (`(index in out, db, origin, ops)`, in log order), one writer
+    /// hand-off per database; rejected ones get their error in `out`.
+    async fn apply_txs(&self, txs: Vec<TxEntry>, out: &mut [Applied]) -> Result<(), StorageError> {
+        let write = |e: crate::Error| se::write_state_machine(any_error(e));
+        let mut by_db: Vec<DbRun> = Vec::new();
+        for (idx, db, origin, ops) in txs {
+            let pos = match by_db.iter().position(|(name, _, _)| *name == db) {
+                Some(pos) => pos,
+                None => {
+                    by_db.push((db, Vec::new(), Vec::new()));
+                    by_db.len() - 1
+                }
+            };
+            by_db[pos].1.push(idx);
+            by_db[pos].2.push((origin, ops));
+        }
+        for (name, idxs, items) in by_db {
+            let db = self.registry.ensure(&name).map_err(write)?;
+            let results = db
+                .writer
+                .call(|tx| WriterCmd::ApplyMany(items, tx))
+                .await
+                .map_err(write)?;
+            if results.len() != idxs.len() {
+                return Err(write(crate::Error::internal("writer lost apply results")));
+            }
+            for (idx, res) in idxs.into_iter().zip(results) {
+                if let Err(e) = res {
+                    tracing::warn!(error = %e, "transaction rejected on apply");
+                    let f = e.to_failure();
+                    if let Some(slot) = out.get_mut(idx) {
+                        slot.error = Some((f.code, f.message));
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -166,6 +201,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         I::IntoIter: Send,
     {
         let mut out = Vec::new();
+        // Consecutive transactions go to their writers together (one hand-off per database).
+        let mut txs = Vec::new();
+        let mut last = None;
         for entry in entries {
             let applied = match entry.payload {
                 EntryPayload::Blank => Applied::default(),
@@ -173,10 +211,21 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                     self.lock().membership = StoredMembership::new(Some(entry.log_id), m);
                     Applied::default()
                 }
-                EntryPayload::Normal(cmd) => self.apply_command(cmd).await?,
+                EntryPayload::Normal(Command::Tx { db, origin, ops }) => {
+                    txs.push((out.len(), db, origin, ops));
+                    Applied::default()
+                }
+                EntryPayload::Normal(cmd) => {
+                    self.apply_txs(std::mem::take(&mut txs), &mut out).await?;
+                    self.apply_command(cmd).await?
+                }
             };
-            self.lock().last_applied = Some(entry.log_id);
+            last = Some(entry.log_id);
             out.push(applied);
+        }
+        self.apply_txs(txs, &mut out).await?;
+        if last.is_some() {
+            self.lock().last_applied = last;
         }
         Ok(out)
     }

@@ -4,10 +4,17 @@
 //! Client transactions run one after another inside one SQLite transaction (the *batch*),
 //! each bracketed by its own savepoint. A finished transaction with changes becomes *pending*:
 //! its entry is proposed while the next client's transaction already runs on top of it. When
-//! a pending entry comes back through apply it becomes *applied*; once every pending entry is
-//! applied the batch commits and all its clients are answered, so nothing is visible to other
-//! connections before its entry is committed. After the first apply no new transaction joins
-//! the batch, which bounds how long answers wait.
+//! a pending entry comes back through apply it becomes *applied*. Only applied transactions
+//! are ever committed, so nothing is visible to other connections before its entry is
+//! committed in raft and applied, and clients are answered only after that commit:
+//!
+//! - once every pending entry is applied the batch simply commits;
+//! - otherwise, after each round of applies, the batch is *cut*: rolled back to the savepoint
+//!   of the oldest pending transaction (undoing every pending one), committed (the applied
+//!   prefix becomes visible and its clients are answered), and a new batch re-applies the
+//!   pending transactions from their operations, each in a fresh savepoint. New transactions
+//!   keep joining meanwhile, so the pipeline never drains. While a client transaction spans
+//!   requests the cut waits (and no new transaction joins), as it cannot be moved.
 //!
 //! If the batch cannot commit as a whole (leadership lost, a foreign entry, a snapshot needing
 //! a clean cut, SQLite rolling everything back) it is *reset*: rolled back, with the applied
@@ -19,9 +26,9 @@ use std::collections::VecDeque;
 
 use tokio::sync::oneshot;
 
-use super::session;
+use super::statement::Commit;
 use super::writer::Writer;
-use crate::command::{Op, Origin};
+use crate::command::{Command, Op, Origin};
 use crate::error::{Error, Result};
 
 /// Most pending transactions in one batch.
@@ -37,6 +44,8 @@ pub struct Pending {
     pub visible: oneshot::Sender<Result<()>>,
     /// Its effects were rolled back locally: apply its operations when the entry arrives.
     pub lost: bool,
+    /// The savepoint bracketing it in the batch.
+    pub savepoint: String,
 }
 
 /// The batch state of a writer.
@@ -71,6 +80,45 @@ impl Writer {
         Ok(())
     }
 
+    /// Ends the client transaction: with no changes it simply merges into the batch;
+    /// otherwise it becomes pending and its operations are returned for proposal.
+    pub(super) fn commit_client_tx(&mut self) -> Result<Option<Commit>> {
+        let ops = self.take_ops()?;
+        self.session = None;
+        let t = self
+            .tx
+            .take()
+            .ok_or_else(|| Error::internal("no transaction"))?;
+        if ops.is_empty() {
+            self.conn
+                .execute_batch(&format!("RELEASE {}", t.savepoint))?;
+            self.maybe_commit();
+            return Ok(None);
+        }
+        self.next_tx += 1;
+        let id = self.next_tx;
+        let (visible, rx) = oneshot::channel();
+        self.batch.pending.push_back(Pending {
+            tx: id,
+            ops: ops.clone(),
+            visible,
+            lost: false,
+            savepoint: t.savepoint,
+        });
+        // Proposed here, on the writer thread, so entries reach the log in execution order.
+        let entry = self.proposer.get().and_then(|propose| {
+            propose(Command::Tx {
+                db: self.name.clone(),
+                origin: Origin {
+                    node: self.node_id,
+                    tx: id,
+                },
+                ops: ops.clone(),
+            })
+        });
+        Ok(Some((id, ops, entry, rx)))
+    }
+
     /// Commits the batch when nothing runs and nothing is pending, answering its clients.
     pub(super) fn maybe_commit(&mut self) {
         if !self.batch.open || self.tx.is_some() || !self.batch.pending.is_empty() {
@@ -89,6 +137,55 @@ impl Writer {
                 self.reset(false);
             }
         }
+    }
+
+    /// Commits the applied prefix of the batch and answers its clients, keeping the pending
+    /// transactions (rolled back, then re-applied from their operations in a new batch).
+    /// Does nothing while a client transaction is open or when nothing is applied.
+    pub(super) fn cut(&mut self) {
+        if self.batch.applied.is_empty() || self.tx.is_some() {
+            return;
+        }
+        let Some(first) = self.batch.pending.front() else {
+            return self.maybe_commit();
+        };
+        if self.batch.pending.iter().any(|p| p.lost) {
+            return;
+        }
+        let sp = first.savepoint.clone();
+        let schema = self.batch.pending.iter().flat_map(|p| &p.ops);
+        if schema.into_iter().any(|op| matches!(op, Op::Sql(_))) {
+            // Schema changes are undone and redone: statements are prepared afresh.
+            self.pk_cache.clear();
+            self.cache.clear();
+        }
+        let res = self
+            .conn
+            .execute_batch(&format!("ROLLBACK TO {sp}; RELEASE {sp}; COMMIT"));
+        if let Err(e) = res {
+            tracing::error!(error = %e, "committing the applied transactions failed; re-applying");
+            return self.reset(false);
+        }
+        self.batch.open = false;
+        for p in self.batch.applied.drain(..) {
+            let _ = p.visible.send(Ok(()));
+        }
+        if let Err(e) = self.reapply_pending() {
+            tracing::error!(error = %e, "re-applying pending transactions failed");
+            self.reset(false);
+        }
+    }
+
+    /// Opens a new batch holding the pending transactions, each in its savepoint.
+    fn reapply_pending(&mut self) -> Result<()> {
+        self.open_batch()?;
+        for i in 0..self.batch.pending.len() {
+            let p = &self.batch.pending[i];
+            self.conn
+                .execute_batch(&format!("SAVEPOINT {}", p.savepoint))?;
+            self.run_ops(&p.ops)?;
+        }
+        Ok(())
     }
 
     /// Rolls the batch back; re-applies the applied transactions; drops (`drop_pending`) or
@@ -119,59 +216,9 @@ impl Writer {
         }
     }
 
-    /// Applies a committed entry's transaction.
-    pub(super) fn apply(&mut self, origin: Origin, ops: Vec<Op>) -> Result<()> {
-        let ours = origin.node == self.node_id
-            && self
-                .batch
-                .pending
-                .front()
-                .is_some_and(|p| p.tx == origin.tx);
-        if ours {
-            let Some(p) = self.batch.pending.pop_front() else {
-                return Err(Error::internal("pending transaction vanished"));
-            };
-            if p.lost {
-                let res = self.apply_ops(&p.ops);
-                let _ = p.visible.send(
-                    res.as_ref()
-                        .map(|_| ())
-                        .map_err(|e| Error::failure(e.code().unwrap_or(1), e.to_string())),
-                );
-                return res;
-            }
-            self.batch.applied.push(p);
-            self.maybe_commit();
-            return Ok(());
-        }
-        if self.batch.open || !self.batch.pending.is_empty() || self.tx.is_some() {
-            // Another leader's entry while ours were in flight: this node was deposed.
-            tracing::info!("rolling back local transactions superseded by another leader");
-            self.reset(true);
-        }
-        self.apply_ops(&ops)
-    }
-
-    /// Applies operations in their own SQLite transaction (the batch must be closed).
-    pub(super) fn apply_ops(&mut self, ops: &[Op]) -> Result<()> {
-        self.cache.clear();
-        self.pk_cache.clear();
-        self.conn.execute_batch("BEGIN")?;
-        let res = ops.iter().try_for_each(|op| match op {
-            Op::Changeset(cs) => session::apply_changeset(&self.conn, cs),
-            Op::Sql(sql) => self.conn.execute_batch(sql).map_err(Error::from),
-        });
-        match res {
-            Ok(()) => Ok(self.conn.execute_batch("COMMIT")?),
-            Err(e) => {
-                let _ = self.conn.execute_batch("ROLLBACK");
-                Err(e)
-            }
-        }
-    }
-
-    /// Makes everything applied durable in SQLite (before a snapshot pins the database).
+    /// Commits everything applied (before a snapshot pins the database).
     pub(super) fn flush(&mut self) {
+        self.cut();
         if !self.batch.applied.is_empty() {
             self.reset(false);
         }

@@ -2,6 +2,7 @@
 //! and the registry of databases. Nothing here is async except thin channel handles: every
 //! `rusqlite::Connection` lives on a dedicated thread.
 
+mod apply;
 mod batch;
 pub mod classify;
 pub mod exec;
@@ -16,6 +17,8 @@ pub mod stmt;
 mod tx;
 pub mod writer;
 
+#[cfg(test)]
+mod pipeline_tests;
 #[cfg(test)]
 mod tests;
 

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use super::queue::WriteQueue;
 use super::reader::ReadPool;
-use super::writer::{Writer, WriterCmd, WriterHandle};
+use super::writer::{Proposer, ProposerSlot, Writer, WriterCmd, WriterHandle};
 use crate::error::{Error, Result};
 
 /// One database.
@@ -31,6 +31,7 @@ pub struct Registry {
     node_id: u64,
     generation: AtomicU64,
     dbs: Mutex<HashMap<String, Arc<Db>>>,
+    proposer: ProposerSlot,
     /// The shared read pool.
     pub readers: ReadPool,
 }
@@ -44,8 +45,14 @@ impl Registry {
             node_id,
             generation: AtomicU64::new(1),
             dbs: Mutex::new(HashMap::new()),
+            proposer: ProposerSlot::default(),
             readers: ReadPool::start(readers)?,
         })
+    }
+
+    /// Sets how writers propose finished transactions (once, when raft runs).
+    pub fn set_proposer(&self, proposer: Proposer) {
+        let _ = self.proposer.set(proposer);
     }
 
     /// The directory holding the database files.
@@ -74,7 +81,7 @@ impl Registry {
         let path = self.path_of(name);
         let db = Arc::new(Db {
             name: name.to_owned(),
-            writer: Writer::spawn(&path, self.node_id, name)?,
+            writer: Writer::spawn(&path, self.node_id, name, self.proposer.clone())?,
             path,
             generation: self.generation.fetch_add(1, Ordering::Relaxed),
             queue: WriteQueue::default(),

@@ -4,7 +4,6 @@
 
 use tokio::sync::oneshot;
 
-use super::batch::Pending;
 use super::classify::{self, AuthInfo, Keyword};
 use super::exec::{self, ExecResult, Mode};
 use super::session::Session;
@@ -14,7 +13,12 @@ use super::writer::{Outcome, Ran, StmtJob, Writer};
 use crate::command::Op;
 use crate::error::{Error, Result};
 
-type Commit = (u64, Vec<Op>, oneshot::Receiver<Result<()>>);
+pub(super) type Commit = (
+    u64,
+    Vec<Op>,
+    Option<crate::raft::EntryReply>,
+    oneshot::Receiver<Result<()>>,
+);
 
 impl Writer {
     /// Runs the first statement of `job.sql`.
@@ -52,9 +56,10 @@ impl Writer {
         ran.dml = info.dml;
         ran.in_tx = self.tx.is_some();
         match res? {
-            Some((tx, ops, visible)) => Ok(Outcome::Commit {
+            Some((tx, ops, entry, visible)) => Ok(Outcome::Commit {
                 tx,
                 ops,
+                entry,
                 ran,
                 visible,
             }),
@@ -168,33 +173,6 @@ impl Writer {
         } else {
             self.rollback_client_tx();
         }
-    }
-
-    /// Ends the client transaction: with no changes it simply merges into the batch;
-    /// otherwise it becomes pending and its operations are returned for proposal.
-    fn commit_client_tx(&mut self) -> Result<Option<Commit>> {
-        let ops = self.take_ops()?;
-        self.session = None;
-        let t = self
-            .tx
-            .take()
-            .ok_or_else(|| Error::internal("no transaction"))?;
-        if ops.is_empty() {
-            self.conn
-                .execute_batch(&format!("RELEASE {}", t.savepoint))?;
-            self.maybe_commit();
-            return Ok(None);
-        }
-        self.next_tx += 1;
-        let id = self.next_tx;
-        let (visible, rx) = oneshot::channel();
-        self.batch.pending.push_back(Pending {
-            tx: id,
-            ops: ops.clone(),
-            visible,
-            lost: false,
-        });
-        Ok(Some((id, ops, rx)))
     }
 
     fn cache_back(&mut self, text: &str, tail: usize, stmt: RawStmt, info: &AuthInfo) {
@@ -324,7 +302,7 @@ impl Writer {
         Ok(())
     }
 
-    fn take_ops(&mut self) -> Result<Vec<Op>> {
+    pub(super) fn take_ops(&mut self) -> Result<Vec<Op>> {
         self.flush_session()?;
         Ok(std::mem::take(&mut self.tx_mut()?.ops))
     }

@@ -9,17 +9,17 @@ use super::exec::Mode;
 use super::writer::{Outcome, StmtJob, Writer, WriterCmd, WriterHandle};
 use crate::command::{Op, Origin};
 
-const LEADER: u64 = 1;
+pub(super) const LEADER: u64 = 1;
 const FOLLOWER: u64 = 2;
 
-struct Pair {
-    leader: WriterHandle,
-    follower: WriterHandle,
+pub(super) struct Pair {
+    pub(super) leader: WriterHandle,
+    pub(super) follower: WriterHandle,
     dir: std::path::PathBuf,
 }
 
 impl Pair {
-    fn new(name: &str) -> Pair {
+    pub(super) fn new(name: &str) -> Pair {
         let dir = std::env::temp_dir().join(format!(
             "dqlite-server-sqltest-{name}-{}",
             std::process::id()
@@ -27,14 +27,16 @@ impl Pair {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("temp dir");
         Pair {
-            leader: Writer::spawn(&dir.join("leader"), LEADER, "l").expect("leader writer"),
-            follower: Writer::spawn(&dir.join("follower"), FOLLOWER, "f").expect("follower writer"),
+            leader: Writer::spawn(&dir.join("leader"), LEADER, "l", Default::default())
+                .expect("leader writer"),
+            follower: Writer::spawn(&dir.join("follower"), FOLLOWER, "f", Default::default())
+                .expect("follower writer"),
             dir,
         }
     }
 
     /// Runs `sql` (one statement) as an autocommit write and replicates it.
-    async fn exec(&self, sql: &str, params: Vec<Value>) -> crate::Result<()> {
+    pub(super) async fn exec(&self, sql: &str, params: Vec<Value>) -> crate::Result<()> {
         let job = StmtJob {
             owner: 7,
             in_tx: false,
@@ -61,7 +63,7 @@ impl Pair {
         Ok(())
     }
 
-    fn dump(&self, who: &str, sql: &str) -> Vec<String> {
+    pub(super) fn dump(&self, who: &str, sql: &str) -> Vec<String> {
         let conn = rusqlite::Connection::open(self.dir.join(who)).expect("open");
         let mut stmt = conn.prepare(sql).expect("prepare");
         let n = stmt.column_count();
@@ -74,6 +76,10 @@ impl Pair {
         .expect("query")
         .map(|r| r.expect("row"))
         .collect()
+    }
+
+    pub(super) fn same_rows(&self, sql: &str) -> Vec<String> {
+        self.same(sql)
     }
 
     fn same(&self, sql: &str) -> Vec<String> {

@@ -1,15 +1,17 @@
 //! The per-database writer: one thread owning the database's only read-write connection.
 //!
 //! Every write transaction runs here, one statement per command, with a session recording its
-//! changes. A transaction that ends with changes is not committed: the writer hands its
-//! operations back ([`Outcome::Commit`]) and commits only when the entry comes back through
-//! [`WriterCmd::Apply`] (see the `batch` module for how several transactions share one commit).
-//! Executing and committing are therefore separate steps.
+//! changes. A transaction that ends with changes is not committed: the writer proposes its
+//! entry through the node's [`Proposer`] (on this thread, so entries reach the log in
+//! execution order), answers [`Outcome::Commit`], and commits only when the entry comes back
+//! through [`WriterCmd::ApplyMany`] (see the `batch` module for how several transactions share
+//! one commit). Executing and committing are therefore separate steps. Statements are run in
+//! arrival order; those that cannot start yet wait here, in order.
 
 use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::BytesMut;
 use dqlite_proto::Value;
@@ -23,8 +25,16 @@ use super::guard::PkCache;
 use super::session::Session;
 use super::stmt::RawStmt;
 use super::tx::TxState;
-use crate::command::{Op, Origin};
+use crate::command::{Command, Op, Origin};
 use crate::error::{Error, Result};
+use crate::raft::EntryReply;
+
+/// Hands a finished transaction's entry to raft. It runs on the writer thread, so entries are
+/// proposed in execution order; `None` when the entry could not be proposed.
+pub type Proposer = Arc<dyn Fn(Command) -> Option<EntryReply> + Send + Sync>;
+
+/// Where writers find the node's [`Proposer`] (set once raft runs).
+pub type ProposerSlot = Arc<OnceLock<Proposer>>;
 
 /// One statement to run on the writer.
 #[derive(Debug)]
@@ -50,13 +60,16 @@ pub enum Outcome {
     Empty,
     /// Finished; nothing to replicate.
     Done(Ran),
-    /// The transaction ended with changes: propose `ops`; `visible` resolves once its entry
-    /// was applied and the transaction is committed in SQLite.
+    /// The transaction ended with changes and its entry was proposed (`entry`, `None` when
+    /// no proposer is set or raft refused it); `visible` resolves once its entry was applied
+    /// and the transaction is committed in SQLite.
     Commit {
-        /// Id to put in the entry's [`Origin`].
+        /// Id in the entry's [`Origin`].
         tx: u64,
         /// The replicated operations.
         ops: Vec<Op>,
+        /// Resolves when the entry is applied.
+        entry: Option<EntryReply>,
         /// Statement results.
         ran: Ran,
         /// Resolves when the transaction is visible (or can never be).
@@ -92,6 +105,8 @@ pub enum WriterCmd {
     Prepare(String, Reply<(usize, usize)>),
     /// Apply a committed entry's transaction.
     Apply(Origin, Vec<Op>, Reply<()>),
+    /// Apply committed entries, in log order (one result each).
+    ApplyMany(Vec<(Origin, Vec<Op>)>, oneshot::Sender<Vec<Result<()>>>),
     /// Roll back the client transaction of `owner`, or everything when `None` (leadership
     /// lost: pending transactions are dropped).
     Abort(Option<u64>, oneshot::Sender<()>),
@@ -134,13 +149,21 @@ pub struct Writer {
     pub(super) batch: Batch,
     deferred: VecDeque<(StmtJob, Reply<Outcome>)>,
     pub(super) node_id: u64,
+    pub(super) name: String,
+    pub(super) proposer: ProposerSlot,
     pub(super) next_tx: u64,
     pub(super) conn: Connection,
 }
 
 impl Writer {
-    /// Opens (creating if needed) the database file and starts its thread.
-    pub fn spawn(path: &Path, node_id: u64, name: &str) -> Result<WriterHandle> {
+    /// Opens (creating if needed) the database file and starts its thread; finished
+    /// transactions are proposed through `proposer` once it is set.
+    pub fn spawn(
+        path: &Path,
+        node_id: u64,
+        name: &str,
+        proposer: ProposerSlot,
+    ) -> Result<WriterHandle> {
         let mut conn = super::open_connection(path)?;
         let auth: AuthSlot = Arc::new(Mutex::new(AuthInfo::default()));
         classify::install_authorizer(&mut conn, auth.clone())?;
@@ -153,6 +176,8 @@ impl Writer {
             batch: Batch::default(),
             deferred: VecDeque::new(),
             node_id,
+            name: name.to_owned(),
+            proposer,
             next_tx: rand::random::<u64>() >> 16,
             conn,
         };
@@ -167,7 +192,9 @@ impl Writer {
         while let Ok(cmd) = rx.recv() {
             match cmd {
                 WriterCmd::Stmt(job, reply) => {
-                    if self.must_wait(&job) {
+                    // Jobs queued behind deferred ones keep their order (FIFO).
+                    let behind = !self.deferred.is_empty() && !job.in_tx && self.tx.is_none();
+                    if behind || self.must_wait(&job) {
                         self.deferred.push_back((job, reply));
                     } else {
                         let _ = reply.send(self.statement(job));
@@ -177,7 +204,11 @@ impl Writer {
                     let _ = reply.send(self.prepare(&sql));
                 }
                 WriterCmd::Apply(origin, ops, reply) => {
-                    let _ = reply.send(self.apply(origin, ops));
+                    let res = self.apply_many(vec![(origin, ops)]).pop();
+                    let _ = reply.send(res.unwrap_or_else(|| Err(Error::internal("no result"))));
+                }
+                WriterCmd::ApplyMany(items, reply) => {
+                    let _ = reply.send(self.apply_many(items));
                 }
                 WriterCmd::Abort(None, reply) => {
                     self.reset(true);

@@ -1,0 +1,143 @@
+//! The batch pipeline at the writer level: transactions executed on the leader stay invisible
+//! to other connections until their entries are applied and the batch (or its applied prefix,
+//! when a snapshot cuts it) is committed; a leadership loss answers the pending ones with an
+//! error and keeps every applied one.
+
+use tokio::sync::oneshot;
+
+use super::exec::Mode;
+use super::tests::{Pair, LEADER};
+use super::writer::{Outcome, StmtJob, WriterCmd};
+use crate::command::{Op, Origin};
+use crate::Result;
+
+/// A transaction executed on the leader whose entry is not applied yet.
+struct Executed {
+    origin: Origin,
+    ops: Vec<Op>,
+    visible: oneshot::Receiver<Result<()>>,
+}
+
+async fn execute(p: &Pair, owner: u64, sql: &str) -> Executed {
+    let job = StmtJob {
+        owner,
+        in_tx: false,
+        sql: sql.into(),
+        params: Vec::new(),
+        mode: Mode::Exec,
+        strict: false,
+    };
+    let out = p.leader.call(|tx| WriterCmd::Stmt(job, tx)).await;
+    match out.expect("writer").expect("statement") {
+        Outcome::Commit {
+            tx, ops, visible, ..
+        } => Executed {
+            origin: Origin { node: LEADER, tx },
+            ops,
+            visible,
+        },
+        other => panic!("expected a commit, got {other:?}"),
+    }
+}
+
+async fn apply(p: &Pair, leader: bool, tx: &Executed) {
+    let w = if leader { &p.leader } else { &p.follower };
+    w.call(|r| WriterCmd::Apply(tx.origin, tx.ops.clone(), r))
+        .await
+        .expect("writer")
+        .expect("apply");
+}
+
+/// The keys in `t` as seen by a new connection to `who`'s file.
+fn keys(p: &Pair, who: &str) -> Vec<i64> {
+    p.dump(who, "SELECT k FROM t ORDER BY k")
+        .iter()
+        .map(|s| {
+            s.trim_start_matches("Integer(")
+                .trim_end_matches(')')
+                .parse()
+                .expect("integer key")
+        })
+        .collect()
+}
+
+fn answered(tx: &mut Executed) -> Option<bool> {
+    match tx.visible.try_recv() {
+        Ok(r) => Some(r.is_ok()),
+        Err(oneshot::error::TryRecvError::Empty) => None,
+        Err(oneshot::error::TryRecvError::Closed) => Some(false),
+    }
+}
+
+#[tokio::test]
+async fn nothing_is_visible_before_apply_and_leadership_loss_keeps_applied() {
+    let p = Pair::new("pipeline");
+    p.exec("CREATE TABLE t (k INTEGER PRIMARY KEY, v)", vec![])
+        .await
+        .expect("create");
+    let mut txs = Vec::new();
+    for k in 1..=4 {
+        txs.push(execute(&p, k, &format!("INSERT INTO t VALUES ({k}, 'v{k}')")).await);
+    }
+    assert!(keys(&p, "leader").is_empty(), "executed, not applied");
+
+    // The first entry is applied: later ones are pending, so nothing is committed yet.
+    apply(&p, true, &txs[0]).await;
+    assert!(
+        keys(&p, "leader").is_empty(),
+        "batch waits for its pending entries"
+    );
+    assert_eq!(answered(&mut txs[0]), None);
+
+    // A snapshot cuts the batch: the applied prefix only becomes visible.
+    let _ = p.leader.call(WriterCmd::Flush).await;
+    assert_eq!(keys(&p, "leader"), [1]);
+    assert_eq!(answered(&mut txs[0]), Some(true));
+    assert_eq!(answered(&mut txs[1]), None, "pending stays unanswered");
+
+    // Another transaction runs on top of the re-applied pending ones.
+    txs.push(execute(&p, 5, "INSERT INTO t VALUES (5, 'v5')").await);
+    apply(&p, true, &txs[1]).await;
+    assert_eq!(keys(&p, "leader"), [1], "2 applied but 3..5 pending");
+
+    // Leadership lost: the applied transaction survives, the pending ones fail unseen.
+    let _ = p.leader.call(|r| WriterCmd::Abort(None, r)).await;
+    assert_eq!(keys(&p, "leader"), [1, 2]);
+    assert_eq!(answered(&mut txs[1]), Some(true));
+    for tx in &mut txs[2..] {
+        assert_eq!(answered(tx), Some(false), "pending answered with an error");
+    }
+
+    // If their entries were committed after all, they arrive like any other entry.
+    for tx in &txs[2..] {
+        apply(&p, true, tx).await;
+    }
+    for tx in &txs {
+        apply(&p, false, tx).await;
+    }
+    assert_eq!(keys(&p, "leader"), [1, 2, 3, 4, 5]);
+    p.same_rows("SELECT * FROM t ORDER BY k");
+}
+
+#[tokio::test]
+async fn entries_applied_together_fail_one_by_one() {
+    let p = Pair::new("together");
+    p.exec("CREATE TABLE t (k INTEGER PRIMARY KEY, v)", vec![])
+        .await
+        .expect("create");
+    let origin = |tx| Origin { node: 99, tx };
+    let sql = |s: &str| vec![Op::Sql(s.to_owned())];
+    let items = vec![
+        (origin(1), sql("INSERT INTO t VALUES (1, 'a')")),
+        (origin(2), sql("INSERT INTO missing VALUES (2)")),
+        (origin(3), sql("INSERT INTO t VALUES (3, 'c')")),
+    ];
+    let results = p
+        .follower
+        .call(|r| WriterCmd::ApplyMany(items, r))
+        .await
+        .expect("writer");
+    let ok: Vec<bool> = results.iter().map(|r| r.is_ok()).collect();
+    assert_eq!(ok, [true, false, true]);
+    assert_eq!(keys(&p, "follower"), [1, 3]);
+}

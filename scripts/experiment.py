@@ -210,7 +210,17 @@ def main():
             return 0
         except (RuntimeError, KeyError, ValueError) as e:
             failure = str(e)
-    print(f"experiment: {exp.name} FAILED: {failure} (logs in {dest}/logs)", file=sys.stderr)
+    # A failed run is a result too (a memory limit can kill a node): say what happened.
+    oom = []
+    states = os.path.join(dest, "logs", "containers.txt")
+    if os.path.isfile(states):
+        oom = [line.split(":")[0] for line in open(states) if "oom=true" in line]
+    with open(os.path.join(dest, "experiment.json"), "w") as f:
+        json.dump({"experiment": exp.name, "about": exp.about, "backend": a.backend, "stack": a.stack,
+                   "options": vars(opts), "failure": failure, "oom_killed": oom,
+                   "events": [{"what": w, "unix_ns": ns} for w, ns in events]}, f, indent=2)
+    print(f"experiment: {exp.name} FAILED: {failure}{' (OOM-killed: ' + ', '.join(oom) + ')' if oom else ''} "
+          f"(logs in {dest}/logs)", file=sys.stderr)
     return 1
 
 

@@ -14,7 +14,8 @@ use crate::retry::Backoff;
 use crate::store::NodeStore;
 use crate::Config;
 
-/// Deadline for re-checking the last known leader before probing every node.
+/// Deadline for re-checking the last known leader before probing every node, and how long a
+/// round still waits for silent nodes once the others have answered.
 const FAST_PATH_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Finds the leader and hands out connections to it.
@@ -119,6 +120,7 @@ impl Connector {
         };
         // Voters first: only they can lead and only they report the leader.
         nodes.sort_by_key(|n| n.role.map_or(0, |r| r.code()));
+        let nodes_probed: Vec<String> = nodes.iter().map(|n| n.address.clone()).collect();
         let limit = Arc::new(Semaphore::new(self.config.max_concurrent_probes));
         let mut probes: FuturesUnordered<_> = nodes
             .into_iter()
@@ -132,7 +134,34 @@ impl Connector {
                 }
             })
             .collect();
-        while let Some((addr, res)) = probes.next().await {
+        let mut pending: Vec<String> = nodes_probed;
+        // Once some nodes have answered without naming a reachable leader, the silent rest
+        // get FAST_PATH_TIMEOUT more: a vanished node would otherwise hold every round for
+        // a whole attempt timeout, long after a new leader was elected.
+        let mut last_answer: Option<Instant> = None;
+        loop {
+            let next = match last_answer {
+                None => probes.next().await,
+                Some(t) => {
+                    let until = tokio::time::Instant::from_std(t + FAST_PATH_TIMEOUT);
+                    match tokio::time::timeout_at(until, probes.next()).await {
+                        Ok(next) => next,
+                        Err(_) => {
+                            for addr in pending {
+                                let why = format!(
+                                    "no answer {} ms after the other nodes had answered",
+                                    FAST_PATH_TIMEOUT.as_millis()
+                                );
+                                answers.push((addr, why));
+                            }
+                            break;
+                        }
+                    }
+                }
+            };
+            let Some((addr, res)) = next else { break };
+            pending.retain(|a| *a != addr);
+            last_answer = Some(Instant::now());
             match res {
                 Ok(conn) => {
                     self.remember_leader(conn.node());

@@ -49,3 +49,42 @@ async fn a_silent_last_leader_does_not_hold_up_leader_discovery() {
         .expect("new leader");
     assert_eq!(after, nodes[1].addr);
 }
+
+#[tokio::test]
+async fn a_silent_node_does_not_hold_up_the_rounds_while_a_leader_is_elected() {
+    // Node 0 vanished (never answers). Nobody leads until nodes 1 and 2 have both answered
+    // "no leader" once; then node 2 wins, while the first round still waits on node 0.
+    let addrs = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let known = Arc::clone(&addrs);
+    let (world, nodes) = cluster(
+        3,
+        handler(move |w, me, req| {
+            let a = known.lock().expect("lock").clone();
+            if a.first().map(String::as_str) == Some(me) {
+                return Action::Stall;
+            }
+            let reply = standard(w, me, req);
+            let leader = dqlite_proto::request_kind::LEADER;
+            if a.len() == 3 && w.count(&a[1], leader) >= 1 && w.count(&a[2], leader) >= 1 {
+                w.set_leader(&a[2]);
+            }
+            reply
+        }),
+    )
+    .await;
+    world.set_leader("");
+    *addrs.lock().expect("lock") = nodes.iter().map(|n| n.addr.clone()).collect();
+    // A probe of the silent node would take two minutes: only cutting the round short
+    // lets the next round see the new leader in time.
+    let patient = Config::default()
+        .with_dial_timeout(Duration::from_secs(120))
+        .with_attempt_timeout(Duration::from_secs(120))
+        .with_retry_budget(Duration::from_secs(120));
+    let c =
+        Cluster::from_addresses(nodes.iter().map(|n| n.addr.clone()), patient).expect("cluster");
+    let found = tokio::time::timeout(Duration::from_secs(30), c.leader_address())
+        .await
+        .expect("leader discovery waited on the silent node for 30 s")
+        .expect("leader");
+    assert_eq!(found, nodes[2].addr);
+}

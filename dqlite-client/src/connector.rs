@@ -106,7 +106,7 @@ impl Connector {
                 dial_timeout: self.config.dial_timeout.min(FAST_PATH_TIMEOUT),
                 ..Config::clone(&self.config)
             };
-            match probe(&addr, &fast).await {
+            match probe(&addr, &fast, &[]).await {
                 Ok(conn) => return Ok(conn),
                 Err(why) => {
                     self.forget_leader(&addr);
@@ -127,14 +127,15 @@ impl Connector {
             .map(|node| {
                 let limit = Arc::clone(&limit);
                 let config = Arc::clone(&self.config);
+                let probed = &nodes_probed;
                 async move {
                     let _permit = limit.acquire().await;
-                    let res = probe(&node.address, &config).await;
+                    let res = probe(&node.address, &config, probed).await;
                     (node.address, res)
                 }
             })
             .collect();
-        let mut pending: Vec<String> = nodes_probed;
+        let mut pending: Vec<String> = nodes_probed.clone();
         // Once some nodes have answered without naming a reachable leader, the silent rest
         // get FAST_PATH_TIMEOUT more: a vanished node would otherwise hold every round for
         // a whole attempt timeout, long after a new leader was elected.
@@ -175,18 +176,31 @@ impl Connector {
 }
 
 /// Probes one node: a leader connection if it (or the node it names, one hop) is leader.
-async fn probe(addr: &str, config: &Config) -> std::result::Result<Connection, String> {
+/// A hint naming a node in `probed` is not followed: that node is asked directly in the same
+/// round, and following a stale hint to a vanished old leader would only wait out a dial.
+async fn probe(
+    addr: &str,
+    config: &Config,
+    probed: &[String],
+) -> std::result::Result<Connection, String> {
     let deadline = config.attempt_timeout;
-    match tokio::time::timeout(deadline, probe_inner(addr, config)).await {
+    match tokio::time::timeout(deadline, probe_inner(addr, config, probed)).await {
         Ok(res) => res,
         Err(_) => Err(format!("no answer within {deadline:?}")),
     }
 }
 
-async fn probe_inner(addr: &str, config: &Config) -> std::result::Result<Connection, String> {
+async fn probe_inner(
+    addr: &str,
+    config: &Config,
+    probed: &[String],
+) -> std::result::Result<Connection, String> {
     let (mut conn, leader) = ask_leader(addr, config).await?;
     if leader.is_empty() {
         return Err("knows no leader".to_owned());
+    }
+    if leader != addr && probed.contains(&leader) {
+        return Err(format!("names {leader} as leader (asked directly)"));
     }
     if leader != addr {
         drop(conn);

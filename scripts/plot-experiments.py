@@ -98,7 +98,12 @@ def fault_rows(out):
         for source, _ in SOURCES:
             summary, exp = run(out, source, name)
             r = reads(summary)
-            cells[source] = (r[0], r[1], r[2], stall(exp)) if r else None
+            if r:
+                cells[source] = (r[0], r[1], r[2], stall(exp))
+            elif exp and exp.get("failure"):
+                cells[source] = "OOM-killed" if exp.get("oom_killed") or "-9" in exp["failure"] or "137" in exp["failure"] else "failed"
+            else:
+                cells[source] = None
         rows.append((name, cells))
     return rows
 
@@ -106,8 +111,9 @@ def fault_rows(out):
 def fault_figures(rows):
     bars = [("published (study)", COLOURS["published"])] + [(n, COLOURS[s]) for s, n in SOURCES]
     keys = ["published"] + [s for s, _ in SOURCES]
-    tput = [(n, [c[k][0] if c.get(k) else None for k in keys]) for n, c in rows]
-    lat = [(n, [c[k][1] if c.get(k) and c[k][1] is not None else None for k in keys]) for n, c in rows]
+    ok = lambda c, k: isinstance(c.get(k), tuple)
+    tput = [(n, [c[k][0] if ok(c, k) else None for k in keys]) for n, c in rows]
+    lat = [(n, [c[k][1] if ok(c, k) and c[k][1] is not None else None for k in keys]) for n, c in rows]
     return (bar_chart(tput, bars, "GET/s per experiment (9 workers)", "GET per second"),
             bar_chart(lat, bars, "Mean GET latency per experiment (9 workers)", "mean GET latency (ms)",
                       fmt="{:.2f}"))
@@ -135,6 +141,8 @@ def table(rows):
     def cell(c):
         if not c:
             return "–"
+        if isinstance(c, str):
+            return f"**{c}**"
         gps, mean = c[0], c[1]
         return f"{gps:,.0f} ({mean:.3f} ms)" if mean is not None else f"{gps:,.0f}"
 
@@ -142,7 +150,8 @@ def table(rows):
              + " | longest stall, s (Docker / processes / C) |",
              "|---|---|" + "---|" * len(SOURCES) + "---|"]
     for name, c in rows:
-        stalls = " / ".join(f"{c[s][3]:.2f}" if c.get(s) and c[s][3] is not None else "–" for s, _ in SOURCES)
+        stalls = " / ".join(f"{c[s][3]:.2f}" if isinstance(c.get(s), tuple) and c[s][3] is not None else "–"
+                            for s, _ in SOURCES)
         lines.append(f"| {name} | {cell(c['published'])} | "
                      + " | ".join(cell(c.get(s)) for s, _ in SOURCES) + f" | {stalls} |")
     return "\n".join(lines) + "\n"

@@ -108,15 +108,17 @@ def check_recovery(summary, rec):
                            f"(run of {summary['elapsed_s']:.1f} s)")
 
 
+def describe(exp, opts, backend, stack):
+    """What every experiment.json starts with, whether the run worked or not."""
+    return {"experiment": exp.name, "about": exp.about, "backend": backend, "stack": stack,
+            "options": vars(opts)}
+
+
 def record(exp, opts, backend, stack, summary, events, exit_code):
     start = summary["start_unix_ns"]
     q = summary["works"].get("query") or summary["works"].get("exec") or {}
     return {
-        "experiment": exp.name,
-        "about": exp.about,
-        "backend": backend,
-        "stack": stack,
-        "options": vars(opts),
+        **describe(exp, opts, backend, stack),
         "driver_node": exp.driver,
         "victim_node": exp.victim,
         "leader_at_start": summary["server"].get("leader"),
@@ -216,8 +218,7 @@ def main():
     if os.path.isfile(states):
         oom = [line.split(":")[0] for line in open(states) if "oom=true" in line]
     with open(os.path.join(dest, "experiment.json"), "w") as f:
-        json.dump({"experiment": exp.name, "about": exp.about, "backend": a.backend, "stack": a.stack,
-                   "options": vars(opts), "failure": failure, "oom_killed": oom,
+        json.dump({**describe(exp, opts, a.backend, a.stack), "failure": failure, "oom_killed": oom,
                    "events": [{"what": w, "unix_ns": ns} for w, ns in events]}, f, indent=2)
     print(f"experiment: {exp.name} FAILED: {failure}{' (OOM-killed: ' + ', '.join(oom) + ')' if oom else ''} "
           f"(logs in {dest}/logs)", file=sys.stderr)

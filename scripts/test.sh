@@ -34,6 +34,7 @@ fi
 
 # Fault injection without Docker, on the debug binaries built above: a 3-process cluster
 # whose leader is killed 1 s into the run; reads must come back on the new leader.
+cargo build -q -p dqlite-benchmark --bins
 exp_out=$(mktemp -d /tmp/dqlite-exp-smoke.XXXXXX)
 python3 scripts/experiment.py crash-leader --backend local --no-build --bin-dir target/debug \
     --workers 3 --duration 15 --expect-recovery --out "$exp_out"

@@ -28,8 +28,11 @@ class DockerCluster:
         self.output = os.path.join(work, "output")
         os.makedirs(self.output, exist_ok=True)
         files = ["docker/docker-compose.yml"]
+        if exp.driver == 3:
+            files.append("docker/compose/driver-on-raft3.yml")
         if exp.name != "baseline":
             files.append(f"docker/compose/{exp.name}.yml")
+        self._driver_cid = None
         self.base = compose_command() + ["-p", project] + [a for f in files for a in ("-f", f)]
         self.env = dict(
             os.environ,
@@ -58,7 +61,7 @@ class DockerCluster:
     def driver_output(self):
         # `docker logs` answers in milliseconds where `docker-compose logs` takes a second,
         # which would delay the fault.
-        if not getattr(self, "_driver_cid", None):
+        if not self._driver_cid:
             self._driver_cid = self._container(self.driver_name())
         r = subprocess.run(["docker", "logs", self._driver_cid], stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True, check=False)

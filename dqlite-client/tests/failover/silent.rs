@@ -10,6 +10,16 @@ use dqlite_client::{Cluster, Config};
 use crate::fake::{cluster, standard, Action};
 use crate::handler;
 
+/// Probe deadlines (two minutes) far longer than the tests' 30 s waits: a test passes only if
+/// the client stops waiting on a silent node by itself (a short re-check of the last leader, a
+/// round cut short once the other nodes have answered).
+fn patient() -> Config {
+    Config::default()
+        .with_dial_timeout(Duration::from_secs(120))
+        .with_attempt_timeout(Duration::from_secs(120))
+        .with_retry_budget(Duration::from_secs(120))
+}
+
 #[tokio::test]
 async fn a_silent_last_leader_does_not_hold_up_leader_discovery() {
     let silent = Arc::new(AtomicBool::new(false));
@@ -30,14 +40,8 @@ async fn a_silent_last_leader_does_not_hold_up_leader_discovery() {
     .await;
     *first.lock().expect("lock") = nodes[0].addr.clone();
     world.set_leader(&nodes[0].addr);
-    // Probe deadlines far longer than the wait below: only the short re-check of the last
-    // leader lets the search move on in time.
-    let patient = Config::default()
-        .with_dial_timeout(Duration::from_secs(120))
-        .with_attempt_timeout(Duration::from_secs(120))
-        .with_retry_budget(Duration::from_secs(120));
     let c =
-        Cluster::from_addresses(nodes.iter().map(|n| n.addr.clone()), patient).expect("cluster");
+        Cluster::from_addresses(nodes.iter().map(|n| n.addr.clone()), patient()).expect("cluster");
     let before = c.leader_address().await.expect("first leader");
     assert_eq!(before, nodes[0].addr);
 
@@ -74,14 +78,8 @@ async fn a_silent_node_does_not_hold_up_the_rounds_while_a_leader_is_elected() {
     .await;
     world.set_leader("");
     *addrs.lock().expect("lock") = nodes.iter().map(|n| n.addr.clone()).collect();
-    // A probe of the silent node would take two minutes: only cutting the round short
-    // lets the next round see the new leader in time.
-    let patient = Config::default()
-        .with_dial_timeout(Duration::from_secs(120))
-        .with_attempt_timeout(Duration::from_secs(120))
-        .with_retry_budget(Duration::from_secs(120));
     let c =
-        Cluster::from_addresses(nodes.iter().map(|n| n.addr.clone()), patient).expect("cluster");
+        Cluster::from_addresses(nodes.iter().map(|n| n.addr.clone()), patient()).expect("cluster");
     let found = tokio::time::timeout(Duration::from_secs(30), c.leader_address())
         .await
         .expect("leader discovery waited on the silent node for 30 s")

@@ -12,6 +12,16 @@ pub enum Op {
     Sql(String),
 }
 
+impl Op {
+    /// Bytes of replicated change this operation carries.
+    pub fn size(&self) -> u64 {
+        match self {
+            Op::Changeset(cs) => cs.len() as u64,
+            Op::Sql(sql) => sql.len() as u64,
+        }
+    }
+}
+
 /// Which leader transaction produced an entry; the leader commits its own still-open
 /// transaction instead of re-applying the changeset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

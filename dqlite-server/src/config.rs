@@ -36,7 +36,19 @@ pub struct Config {
     /// How often the leader re-balances roles (promotes stand-bys or spares, demotes offline
     /// nodes); `None` disables it. go-dqlite's app uses 30 s.
     pub role_adjust_interval: Option<Duration>,
+    /// Largest write transaction, in bytes of replicated changes (at most
+    /// [`MAX_TX_BYTES_LIMIT`]). A bigger one is rolled back and fails with SQLITE_TOOBIG (18)
+    /// instead of being proposed: one raft entry must reach a follower, and be written there,
+    /// within a heartbeat interval, or its replication is retried with no end.
+    pub max_tx_bytes: u64,
 }
+
+/// Default of [`Config::max_tx_bytes`]: 64 MiB.
+pub const DEFAULT_MAX_TX_BYTES: u64 = 64 << 20;
+
+/// Upper bound of [`Config::max_tx_bytes`]: an entry must fit in one raft frame with room for
+/// its envelope.
+pub const MAX_TX_BYTES_LIMIT: u64 = (crate::raft::network::MAX_FRAME as u64) / 2;
 
 impl Config {
     /// Defaults for a node at `address` with data in `dir` (dqlite's raft timings).
@@ -55,6 +67,7 @@ impl Config {
             voters: 3,
             standbys: 3,
             role_adjust_interval: Some(Duration::from_secs(30)),
+            max_tx_bytes: DEFAULT_MAX_TX_BYTES,
         }
     }
 

@@ -41,6 +41,9 @@ pub enum Error {
     /// A broken invariant inside the server.
     #[error("internal error: {0}")]
     Internal(String),
+    /// The node's configuration is not usable.
+    #[error("invalid configuration: {0}")]
+    Config(String),
 }
 
 /// Shorthand for results of this crate.
@@ -109,7 +112,7 @@ impl Error {
             Error::NotLeader => Failure::new(code::NOT_LEADER, "not leader"),
             Error::LeadershipLost => Failure::new(code::LEADERSHIP_LOST, "leadership lost"),
             Error::Shutdown => Failure::new(code::ABORT, "node is shutting down"),
-            Error::Io(_) | Error::Raft(_) | Error::Internal(_) => {
+            Error::Io(_) | Error::Raft(_) | Error::Internal(_) | Error::Config(_) => {
                 Failure::new(code::IOERR, "leader exec failed")
             }
         }

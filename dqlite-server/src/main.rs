@@ -42,6 +42,10 @@ struct Args {
     /// How often the leader re-balances roles, in milliseconds (0 disables).
     #[arg(long, default_value_t = 30_000)]
     role_adjust_ms: u64,
+    /// Largest write transaction in bytes of changes; a bigger one fails with SQLITE_TOOBIG
+    /// (at most 128 MiB: one raft entry must replicate within a heartbeat).
+    #[arg(long, default_value_t = dqlite_server::config::DEFAULT_MAX_TX_BYTES)]
+    max_tx_bytes: u64,
 }
 
 #[tokio::main]
@@ -69,6 +73,7 @@ async fn run(args: Args) -> dqlite_server::Result<()> {
     config.snapshot_threshold = args.snapshot_threshold;
     config.snapshot_trailing = args.snapshot_trailing;
     config.readers = args.readers;
+    config.max_tx_bytes = args.max_tx_bytes;
     config.role_adjust_interval =
         (args.role_adjust_ms > 0).then(|| Duration::from_millis(args.role_adjust_ms));
     let listener = TcpListener::bind(&args.db).await?;

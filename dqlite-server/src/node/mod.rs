@@ -127,7 +127,19 @@ impl Node {
         std::fs::create_dir_all(&config.dir)?;
         let id =
             crate::identity::load_or_create(&config.dir, &config.address, config.join.is_empty())?;
-        let registry = Arc::new(Registry::new(&config.dir.join("db"), id, config.readers)?);
+        if config.max_tx_bytes > crate::config::MAX_TX_BYTES_LIMIT {
+            return Err(Error::Config(format!(
+                "max_tx_bytes {} is over the limit of {} bytes",
+                config.max_tx_bytes,
+                crate::config::MAX_TX_BYTES_LIMIT
+            )));
+        }
+        let registry = Arc::new(Registry::new(
+            &config.dir.join("db"),
+            id,
+            config.readers,
+            config.max_tx_bytes,
+        )?);
         let sm = StateMachine::open(&config.dir.join("snapshots"), registry.clone()).await?;
         let sm_state = sm.state();
         let log = LogStore::open(&config.dir.join("raft.db"))?;

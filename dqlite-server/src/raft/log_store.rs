@@ -1,12 +1,17 @@
 //! The durable raft log: a SQLite file (`raft.db`) in WAL mode with `synchronous=FULL`, so a
 //! committed transaction is on disk.
 //!
-//! Appends are handed to a dedicated log thread and `append` returns at once, so openraft can
-//! replicate to followers while the leader's own fsync runs. The thread writes every append
-//! waiting in its queue as one transaction (group commit) and tells openraft the entries are
+//! Appends are handed to a dedicated log thread and `append` returns at once; the thread writes
+//! every append waiting in its queue as one transaction and tells openraft the entries are
 //! durable only after that transaction committed. Entries not yet on disk (and recent ones)
 //! are kept in memory, so readers see them immediately. Votes are durable before `save_vote`
 //! returns.
+//!
+//! openraft 0.9 itself awaits each append's callback inside `RaftCore` (`append_to_log`), and
+//! it appends one client write at a time, so in practice every entry a leader proposes costs
+//! one log transaction and one fsync, one after the other (measured: 1.00 entry per log write
+//! at any load), and the leader's replication starts only after its own fsync. The queue
+//! groups appends only once openraft stops waiting (its 0.10 line appends without blocking).
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;

@@ -1,5 +1,5 @@
-//! The raft log's thread: runs log writes in order and groups consecutive appends into one
-//! SQLite transaction (one fsync), then tells openraft they are durable.
+//! The raft log's thread: runs log writes in order and writes the appends waiting in its queue
+//! in one SQLite transaction (one fsync), then tells openraft they are durable.
 
 use std::sync::mpsc;
 

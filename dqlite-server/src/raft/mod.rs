@@ -4,6 +4,7 @@
 // openraft fixes the error type of its storage traits; it is large by design.
 #![allow(clippy::result_large_err)]
 
+mod append_split;
 pub mod log_store;
 mod log_thread;
 pub mod network;

@@ -21,7 +21,7 @@ use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufStream};
 use tokio::net::TcpStream;
 
-use super::TypeConfig;
+use super::{append_split, TypeConfig};
 
 /// RPC kinds on a peer connection.
 pub mod kind {
@@ -186,11 +186,15 @@ fn map<T, E: std::error::Error>(
 impl RaftNetwork<TypeConfig> for PeerClient {
     async fn append_entries(
         &mut self,
-        rpc: AppendEntriesRequest<TypeConfig>,
+        mut rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> Rpc<AppendEntriesResponse<u64>> {
+        let sent = append_split::trim(&mut rpc, append_split::APPEND_BUDGET);
+        if let Some(last) = sent {
+            tracing::debug!(target = self.target_id, %last, "AppendEntries cut to the byte budget");
+        }
         let r = self.call(kind::APPEND, &rpc, option.hard_ttl()).await;
-        map(self.target_id, r)
+        map(self.target_id, r).map(|resp| append_split::answer(resp, sent))
     }
 
     async fn install_snapshot(

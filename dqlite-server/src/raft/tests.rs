@@ -33,8 +33,10 @@ impl StoreBuilder<TypeConfig, LogStore, StateMachine, DirGuard> for Builder {
         ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).map_err(|e| se::write(any_error(e)))?;
-        let registry =
-            Arc::new(Registry::new(&dir.join("db"), 1, 1).map_err(|e| se::write(any_error(e)))?);
+        let registry = Arc::new(
+            Registry::new(&dir.join("db"), 1, 1, crate::config::DEFAULT_MAX_TX_BYTES)
+                .map_err(|e| se::write(any_error(e)))?,
+        );
         let sm = StateMachine::open(&dir.join("snapshots"), registry)
             .await
             .map_err(|e| se::write(any_error(e)))?;

@@ -82,8 +82,22 @@ impl Writer {
 
     /// Ends the client transaction: with no changes it simply merges into the batch;
     /// otherwise it becomes pending and its operations are returned for proposal.
+    ///
+    /// A transaction with more than `max_tx_bytes` of changes is rolled back and fails with
+    /// SQLITE_TOOBIG (18): its entry could not be replicated within a heartbeat.
     pub(super) fn commit_client_tx(&mut self) -> Result<Option<Commit>> {
         let ops = self.take_ops()?;
+        let size: u64 = ops.iter().map(Op::size).sum();
+        if size > self.max_tx_bytes {
+            self.rollback_client_tx();
+            return Err(Error::failure(
+                18,
+                format!(
+                    "transaction too large to replicate: {size} bytes of changes (limit {})",
+                    self.max_tx_bytes
+                ),
+            ));
+        }
         self.session = None;
         let t = self
             .tx

@@ -32,13 +32,15 @@ pub struct Registry {
     generation: AtomicU64,
     dbs: Mutex<HashMap<String, Arc<Db>>>,
     proposer: ProposerSlot,
+    max_tx_bytes: u64,
     /// The shared read pool.
     pub readers: ReadPool,
 }
 
 impl Registry {
-    /// A registry over `dir` (created if missing), with `readers` read threads.
-    pub fn new(dir: &Path, node_id: u64, readers: usize) -> Result<Registry> {
+    /// A registry over `dir` (created if missing), with `readers` read threads; writers refuse
+    /// transactions over `max_tx_bytes` of changes.
+    pub fn new(dir: &Path, node_id: u64, readers: usize, max_tx_bytes: u64) -> Result<Registry> {
         std::fs::create_dir_all(dir)?;
         Ok(Registry {
             dir: dir.to_owned(),
@@ -46,6 +48,7 @@ impl Registry {
             generation: AtomicU64::new(1),
             dbs: Mutex::new(HashMap::new()),
             proposer: ProposerSlot::default(),
+            max_tx_bytes,
             readers: ReadPool::start(readers)?,
         })
     }
@@ -81,7 +84,13 @@ impl Registry {
         let path = self.path_of(name);
         let db = Arc::new(Db {
             name: name.to_owned(),
-            writer: Writer::spawn(&path, self.node_id, name, self.proposer.clone())?,
+            writer: Writer::spawn(
+                &path,
+                self.node_id,
+                name,
+                self.proposer.clone(),
+                self.max_tx_bytes,
+            )?,
             path,
             generation: self.generation.fetch_add(1, Ordering::Relaxed),
             queue: WriteQueue::default(),

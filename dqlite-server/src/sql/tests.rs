@@ -20,6 +20,11 @@ pub(super) struct Pair {
 
 impl Pair {
     pub(super) fn new(name: &str) -> Pair {
+        Pair::with_limit(name, crate::config::DEFAULT_MAX_TX_BYTES)
+    }
+
+    /// A pair whose leader refuses transactions over `max_tx_bytes` of changes.
+    pub(super) fn with_limit(name: &str, max_tx_bytes: u64) -> Pair {
         let dir = std::env::temp_dir().join(format!(
             "dqlite-server-sqltest-{name}-{}",
             std::process::id()
@@ -27,19 +32,42 @@ impl Pair {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("temp dir");
         Pair {
-            leader: Writer::spawn(&dir.join("leader"), LEADER, "l", Default::default())
-                .expect("leader writer"),
-            follower: Writer::spawn(&dir.join("follower"), FOLLOWER, "f", Default::default())
-                .expect("follower writer"),
+            leader: Writer::spawn(
+                &dir.join("leader"),
+                LEADER,
+                "l",
+                Default::default(),
+                max_tx_bytes,
+            )
+            .expect("leader writer"),
+            follower: Writer::spawn(
+                &dir.join("follower"),
+                FOLLOWER,
+                "f",
+                Default::default(),
+                max_tx_bytes,
+            )
+            .expect("follower writer"),
             dir,
         }
     }
 
     /// Runs `sql` (one statement) as an autocommit write and replicates it.
     pub(super) async fn exec(&self, sql: &str, params: Vec<Value>) -> crate::Result<()> {
+        self.run(sql, params, false).await
+    }
+
+    /// Runs `sql` on the leader (`in_tx`: inside this client's open transaction) and
+    /// replicates the transaction it ends, if any.
+    pub(super) async fn run(
+        &self,
+        sql: &str,
+        params: Vec<Value>,
+        in_tx: bool,
+    ) -> crate::Result<()> {
         let job = StmtJob {
             owner: 7,
-            in_tx: false,
+            in_tx,
             sql: sql.into(),
             params,
             mode: Mode::Exec,
@@ -210,4 +238,66 @@ async fn deferred_foreign_keys_never_reach_the_log() {
         .expect_err("dangling reference");
     assert_eq!(err.code(), Some(787), "{err}");
     assert!(p.same("SELECT * FROM child").is_empty());
+}
+
+#[tokio::test]
+async fn transactions_over_the_size_limit_fail_and_leave_nothing() {
+    let p = Pair::with_limit("toobig", 4096);
+    p.exec("CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB)", vec![])
+        .await
+        .expect("create");
+    p.exec("INSERT INTO t (b) VALUES (zeroblob(1000))", vec![])
+        .await
+        .expect("a transaction under the limit");
+    let err = p
+        .exec("INSERT INTO t (b) VALUES (zeroblob(10000))", vec![])
+        .await
+        .expect_err("an autocommit statement over the limit");
+    assert_eq!(err.code(), Some(18), "{err}");
+    assert!(err.to_string().contains("too large to replicate"), "{err}");
+
+    // An explicit transaction: each statement is small, the COMMIT fails as a whole.
+    p.run("BEGIN", vec![], false).await.expect("begin");
+    for _ in 0..3 {
+        p.run("INSERT INTO t (b) VALUES (zeroblob(2000))", vec![], true)
+            .await
+            .expect("insert inside the transaction");
+    }
+    let err = p
+        .run("COMMIT", vec![], true)
+        .await
+        .expect_err("a transaction over the limit");
+    assert_eq!(err.code(), Some(18), "{err}");
+
+    // Nothing of either reached a replica, and the writer keeps working.
+    p.exec("INSERT INTO t (b) VALUES (zeroblob(10))", vec![])
+        .await
+        .expect("a write after the refusals");
+    assert_eq!(
+        p.same_rows("SELECT id, length(b) FROM t ORDER BY id"),
+        vec!["Integer(1)|Integer(1000)", "Integer(2)|Integer(10)"]
+    );
+}
+
+#[tokio::test]
+async fn a_snapshot_flush_keeps_an_open_client_transaction() {
+    let p = Pair::new("flush-open-tx");
+    p.exec("CREATE TABLE t (n)", vec![]).await.expect("create");
+    p.run("BEGIN", vec![], false).await.expect("begin");
+    p.run("INSERT INTO t VALUES (1)", vec![], true)
+        .await
+        .expect("insert");
+    // What the state machine does before pinning the databases for a snapshot.
+    p.leader
+        .call(WriterCmd::Flush)
+        .await
+        .expect("flush while the transaction is open");
+    p.run("INSERT INTO t VALUES (2)", vec![], true)
+        .await
+        .expect("the transaction survived the flush");
+    p.run("COMMIT", vec![], true).await.expect("commit");
+    assert_eq!(
+        p.same_rows("SELECT n FROM t ORDER BY n"),
+        vec!["Integer(1)", "Integer(2)"]
+    );
 }

@@ -152,17 +152,20 @@ pub struct Writer {
     pub(super) name: String,
     pub(super) proposer: ProposerSlot,
     pub(super) next_tx: u64,
+    pub(super) max_tx_bytes: u64,
     pub(super) conn: Connection,
 }
 
 impl Writer {
     /// Opens (creating if needed) the database file and starts its thread; finished
-    /// transactions are proposed through `proposer` once it is set.
+    /// transactions are proposed through `proposer` once it is set, those with more than
+    /// `max_tx_bytes` of changes are refused.
     pub fn spawn(
         path: &Path,
         node_id: u64,
         name: &str,
         proposer: ProposerSlot,
+        max_tx_bytes: u64,
     ) -> Result<WriterHandle> {
         let mut conn = super::open_connection(path)?;
         let auth: AuthSlot = Arc::new(Mutex::new(AuthInfo::default()));
@@ -179,6 +182,7 @@ impl Writer {
             name: name.to_owned(),
             proposer,
             next_tx: rand::random::<u64>() >> 16,
+            max_tx_bytes,
             conn,
         };
         let (tx, rx) = mpsc::channel();

@@ -475,11 +475,12 @@ async fn nodes_restart_from_a_snapshot_plus_the_log() {
 async fn huge_rows_replicate_and_rollback_leaves_no_trace() {
     // openraft 0.9 bounds an AppendEntries round by the heartbeat interval, so a multi-MB
     // entry needs one long enough for it (the default, 500 ms, carries tens of MB).
-    let cl = Cluster::start("huge", 3, |c| {
+    let tweak = |c: &mut dqlite_server::Config| {
         c.heartbeat_interval = Duration::from_millis(500);
         c.election_timeout = Duration::from_millis(2000);
-    })
-    .await;
+        c.max_tx_bytes = 6 << 20;
+    };
+    let mut cl = Cluster::start("huge", 3, tweak).await;
     let l = cl.leader().await;
     let mut c = open(&cl.addrs[l], "h").await;
     exec(&mut c, "CREATE TABLE t (k INTEGER PRIMARY KEY, v BLOB)")
@@ -491,7 +492,7 @@ async fn huge_rows_replicate_and_rollback_leaves_no_trace() {
         c.call(&req).await.expect("huge row");
     }
     exec(&mut c, "BEGIN IMMEDIATE").await.expect("begin");
-    let req = exec_sql("INSERT OR REPLACE INTO t VALUES (2, ?)", vec![big]);
+    let req = exec_sql("INSERT OR REPLACE INTO t VALUES (2, ?)", vec![big.clone()]);
     c.call(&req).await.expect("huge row in a transaction");
     exec(&mut c, "ROLLBACK").await.expect("rollback");
     converged(&cl, "h", "SELECT k, length(v) FROM t", 1).await;
@@ -499,6 +500,32 @@ async fn huge_rows_replicate_and_rollback_leaves_no_trace() {
         cl.local_rows(l, "h", "SELECT k, length(v) FROM t"),
         vec![format!("Integer(1)|Integer({})", 4 << 20)]
     );
+
+    // Over `max_tx_bytes`: refused with SQLITE_TOOBIG before anything is proposed.
+    let r = c
+        .call(&exec_sql(
+            "INSERT INTO t VALUES (3, zeroblob(7 * 1024 * 1024))",
+            vec![],
+        ))
+        .await;
+    assert_eq!(r.err().and_then(|e| e.code()), Some(18));
+
+    // A follower that missed three 4 MiB entries catches up through AppendEntries cut to
+    // the byte budget (one entry each) and answered as partial successes.
+    let f = (0..3).find(|i| *i != l).expect("a follower");
+    cl.stop(f).await;
+    for k in 3..6 {
+        let req = exec_sql(
+            "INSERT INTO t VALUES (?, ?)",
+            vec![Value::Integer(k), big.clone()],
+        );
+        c.call(&req)
+            .await
+            .expect("huge row while a follower is down");
+    }
+    cl.restart(f, &tweak).await;
+    let rows = converged(&cl, "h", "SELECT k, length(v) FROM t ORDER BY k", 4).await;
+    assert_eq!(rows[3], format!("Integer(5)|Integer({})", 4 << 20));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -178,11 +178,7 @@ impl Gateway {
         if sql.trim().is_empty() {
             return Err(Error::failure(0, "empty statement"));
         }
-        let rows = self.query_on_writer(&db, &sql, &params).await?;
-        for batch in rows {
-            out.send_raw(&batch).await?;
-        }
-        Ok(())
+        self.query_on_writer(&db, &sql, &params, out).await
     }
 
     /// Streams a read from the pool. Returns false when the statement must run on the writer.

@@ -5,26 +5,39 @@
 use std::sync::Arc;
 
 use dqlite_proto::Value;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
-use super::Gateway;
+use super::{Gateway, Out};
 use crate::error::{Error, Result};
 use crate::raft::EntryReply;
 use crate::sql::classify::{self, Keyword};
 use crate::sql::exec::Mode;
 use crate::sql::registry::Db;
-use crate::sql::writer::{Outcome, Ran, StmtJob, WriterCmd};
+use crate::sql::writer::{Outcome, Ran, RowStream, StmtJob, WriterCmd};
 
 impl Gateway {
+    /// Runs a query on the writer and sends its rows. Inside a client transaction a read
+    /// streams its batches as the writer fills them; other queries (those that write) are
+    /// answered once their transaction is settled.
     pub(super) async fn query_on_writer(
         &mut self,
         db: &Arc<Db>,
         sql: &str,
         params: &[Value],
-    ) -> Result<Vec<bytes::BytesMut>> {
-        match self.writer_stmt(db, sql, params, Mode::Query, true).await? {
+        out: &mut Out<'_>,
+    ) -> Result<()> {
+        let stream = if self.in_tx { Some(&mut *out) } else { None };
+        match self
+            .writer_stmt(db, sql, params, Mode::Query, true, stream)
+            .await?
+        {
             None => Err(Error::failure(0, "empty statement")),
-            Some(ran) => Ok(ran.rows),
+            Some(ran) => {
+                for batch in ran.rows {
+                    out.send_raw(&batch).await?;
+                }
+                Ok(())
+            }
         }
     }
 
@@ -37,7 +50,7 @@ impl Gateway {
         params: &[Value],
         mode: Mode,
     ) -> Result<Option<(usize, usize)>> {
-        let ran = self.writer_stmt(db, sql, params, mode, false).await?;
+        let ran = self.writer_stmt(db, sql, params, mode, false, None).await?;
         Ok(ran.map(|ran| (ran.tail, ran.used)))
     }
 
@@ -47,6 +60,7 @@ impl Gateway {
     /// SAVEPOINT outside a transaction) frees the queue as soon as it is handed over: the
     /// writer runs statements in arrival order and proposes their entries itself, so the
     /// queue's FIFO order is kept while the writer always has the next statement at hand.
+    /// With `stream`, a read-only query's rows are forwarded to it while the writer runs.
     async fn writer_stmt(
         &mut self,
         db: &Arc<Db>,
@@ -54,10 +68,18 @@ impl Gateway {
         params: &[Value],
         mode: Mode,
         strict: bool,
+        stream: Option<&mut Out<'_>>,
     ) -> Result<Option<Ran>> {
         self.acquire(db).await?;
         let early =
             !self.in_tx && !matches!(classify::keyword(sql), Keyword::Begin | Keyword::Savepoint);
+        let (rows, rows_rx) = match stream {
+            Some(_) => {
+                let (tx, rx): (RowStream, _) = mpsc::channel(ROWS_IN_FLIGHT);
+                (Some(tx), Some(rx))
+            }
+            None => (None, None),
+        };
         let job = StmtJob {
             owner: self.conn,
             in_tx: self.in_tx,
@@ -65,6 +87,7 @@ impl Gateway {
             params: params.to_vec(),
             mode,
             strict,
+            rows,
         };
         // Any leadership change from here on makes the outcome of a commit unknown.
         let mut epoch = self.node.epoch.subscribe();
@@ -75,11 +98,21 @@ impl Gateway {
             db.queue.release(self.conn);
         }
         sent?;
+        // The writer drops its sender when the statement is done, which ends the forwarding.
+        let io_error = match (stream, rows_rx) {
+            (Some(out), Some(rows_rx)) => {
+                forward(rows_rx, out, self.node.config.busy_timeout).await
+            }
+            _ => None,
+        };
         let res = rx
             .await
             .map_err(|_| Error::internal("database writer stopped"));
         let res = self.outcome(db, res).await;
         self.settle(db);
+        if let Some(e) = io_error {
+            return Err(Error::Io(e));
+        }
         let (ran, wait) = res?;
         if let Some((entry, visible)) = wait {
             CommitWait {
@@ -160,6 +193,7 @@ impl Gateway {
                 params: Vec::new(),
                 mode: Mode::Exec,
                 strict: false,
+                rows: None,
             };
             self.in_tx = matches!(
                 db.writer.call(|tx| WriterCmd::Stmt(job, tx)).await,
@@ -167,6 +201,38 @@ impl Gateway {
             );
         }
     }
+}
+
+/// ROWS batches a streaming query may have on their way to the connection.
+const ROWS_IN_FLIGHT: usize = 8;
+
+/// Sends streamed batches to the client until the writer is done with the statement. On a
+/// socket error, or a client that takes no batch for `patience`, the channel is closed (the
+/// writer then stops the statement) and the error is returned once the writer let go; the
+/// connection is then dropped.
+async fn forward(
+    mut rows: mpsc::Receiver<bytes::BytesMut>,
+    out: &mut Out<'_>,
+    patience: std::time::Duration,
+) -> Option<std::io::Error> {
+    let mut io_error = None;
+    while let Some(batch) = rows.recv().await {
+        if io_error.is_some() {
+            continue;
+        }
+        let sent = match tokio::time::timeout(patience, out.send_raw(&batch)).await {
+            Ok(sent) => sent,
+            Err(_) => Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "client did not read its rows in time",
+            )),
+        };
+        if let Err(e) = sent {
+            io_error = Some(e);
+            rows.close();
+        }
+    }
+    io_error
 }
 
 /// A proposed transaction: its entry's apply, then its visibility.

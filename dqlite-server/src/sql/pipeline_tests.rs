@@ -26,6 +26,7 @@ async fn execute(p: &Pair, owner: u64, sql: &str) -> Executed {
         params: Vec::new(),
         mode: Mode::Exec,
         strict: false,
+        rows: None,
     };
     let out = p.leader.call(|tx| WriterCmd::Stmt(job, tx)).await;
     match out.expect("writer").expect("statement") {

@@ -201,13 +201,23 @@ impl Writer {
         ran.used = exec::bind(stmt, &job.params, job.strict)?;
         match job.mode {
             Mode::Exec => exec::step_exec(stmt)?,
-            Mode::Query => {
-                let rows = &mut ran.rows;
-                exec::stream_rows(stmt, &mut |b| {
-                    rows.push(b);
-                    Ok(())
-                })?;
-            }
+            Mode::Query => match &job.rows {
+                // Only reads stream: a statement that writes must not fail half-way because
+                // of its client once its changes are made.
+                Some(sink) if stmt.readonly() => {
+                    exec::stream_rows(stmt, &mut |b| {
+                        sink.blocking_send(b)
+                            .map_err(|_| Error::failure(1, "client stopped reading rows"))
+                    })?;
+                }
+                _ => {
+                    let rows = &mut ran.rows;
+                    exec::stream_rows(stmt, &mut |b| {
+                        rows.push(b);
+                        Ok(())
+                    })?;
+                }
+            },
         }
         if let Some(before) = version_before {
             let changed = info.persistent_pragma || self.schema_version()? != before;

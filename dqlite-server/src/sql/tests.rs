@@ -72,6 +72,7 @@ impl Pair {
             params,
             mode: Mode::Exec,
             strict: false,
+            rows: None,
         };
         let out = self.leader.call(|tx| WriterCmd::Stmt(job, tx)).await??;
         if let Outcome::Commit { tx, ops, .. } = out {

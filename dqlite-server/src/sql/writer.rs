@@ -51,7 +51,17 @@ pub struct StmtJob {
     pub mode: Mode,
     /// QUERY: more parameters than placeholders is an error.
     pub strict: bool,
+    /// Where a read-only query streams its ROWS batches; `None` buffers them in
+    /// [`Ran::rows`].
+    pub rows: Option<RowStream>,
 }
+
+/// Streams a query's ROWS batches to the connection as they fill, instead of buffering the
+/// whole result on the writer (a read inside a client transaction can be any size). The
+/// connection forwards each batch to its client; one that stops reading is dropped after the
+/// busy timeout, which closes this channel and stops the statement, so a stalled client cannot
+/// hold the writer (and with it applies, snapshots or shutdown) for longer.
+pub type RowStream = tokio::sync::mpsc::Sender<BytesMut>;
 
 /// What running one statement produced.
 #[derive(Debug)]

@@ -5,3 +5,4 @@ mod util;
 mod test_gateway;
 mod test_process;
 mod test_replication;
+mod test_stream;

@@ -1,5 +1,6 @@
 //! The durable raft log: a SQLite file (`raft.db`) in WAL mode with `synchronous=FULL`, so a
-//! committed transaction is on disk.
+//! committed transaction is on disk. Entries live in one table per segment (see `segments`),
+//! so a purge drops whole tables; reads never go below the last purge point.
 //!
 //! Appends are handed to a dedicated log thread and `append` returns at once; the thread writes
 //! every append waiting in its queue as one transaction and tells openraft the entries are
@@ -17,6 +18,7 @@ use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::ops::RangeBounds;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 
 use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
@@ -25,6 +27,7 @@ use rusqlite::{Connection, OptionalExtension};
 use tokio::sync::oneshot;
 
 use super::log_thread::{writer, Job, Reply};
+use super::segments;
 use super::{any_error, se, Entry, LogId, StorageError, TypeConfig};
 
 /// The log store; cheap to clone (clones share the thread and the cache).
@@ -36,6 +39,9 @@ pub struct LogStore {
 pub(super) struct Shared {
     /// Recent entries by index; `bool` is "on disk".
     pub(super) cache: Mutex<BTreeMap<u64, (Entry, bool)>>,
+    /// First index not purged. Rows below it may remain in the segment that holds the purge
+    /// point until that whole segment is dropped; they are never read.
+    first: AtomicU64,
     jobs: mpsc::Sender<Job>,
     read: Mutex<Connection>,
 }
@@ -45,7 +51,6 @@ fn open_conn(path: &Path) -> crate::Result<Connection> {
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = FULL;
-         CREATE TABLE IF NOT EXISTS log (idx INTEGER PRIMARY KEY, entry BLOB NOT NULL);
          CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);",
     )?;
     Ok(conn)
@@ -54,11 +59,15 @@ fn open_conn(path: &Path) -> crate::Result<Connection> {
 impl LogStore {
     /// Opens or creates the log at `path` and starts its thread.
     pub fn open(path: &Path) -> crate::Result<LogStore> {
-        let write = open_conn(path)?;
+        let mut write = open_conn(path)?;
+        segments::migrate(&mut write)?;
         let read = open_conn(path)?;
+        let purged: Option<LogId> = Self::get_meta(&read, "last_purged")
+            .map_err(|e| crate::Error::internal(e.to_string()))?;
         let (tx, rx) = mpsc::channel();
         let shared = Arc::new(Shared {
             cache: Mutex::new(BTreeMap::new()),
+            first: AtomicU64::new(purged.map_or(0, |l| l.index + 1)),
             jobs: tx,
             read: Mutex::new(read),
         });
@@ -135,6 +144,7 @@ impl RaftLogReader<TypeConfig> for LogStore {
         range: RB,
     ) -> Result<Vec<Entry>, StorageError> {
         let (lo, hi) = bounds(&range);
+        let lo = lo.max(self.shared.first.load(Ordering::Acquire));
         if lo >= hi {
             return Ok(Vec::new());
         }
@@ -150,19 +160,12 @@ impl RaftLogReader<TypeConfig> for LogStore {
         if lo >= disk_hi {
             return Ok(tail);
         }
-        let clamp = |n: u64| n.min(i64::MAX as u64) as i64;
-        let (qlo, qhi) = (clamp(lo), clamp(disk_hi));
         let mut out: Vec<Entry> = self
             .read(move |conn| {
-                let mut stmt = conn
-                    .prepare_cached(
-                        "SELECT entry FROM log WHERE idx >= ?1 AND idx < ?2 ORDER BY idx",
-                    )
-                    .map_err(|e| se::read_logs(any_error(e)))?;
-                let rows = stmt
-                    .query_map([qlo, qhi], |r| r.get::<_, Vec<u8>>(0))
-                    .map_err(|e| se::read_logs(any_error(e)))?;
-                rows.map(|r| decode(&r.map_err(|e| se::read_logs(any_error(e)))?))
+                segments::read_range(conn, lo, disk_hi)
+                    .map_err(|e| se::read_logs(any_error(e)))?
+                    .iter()
+                    .map(|raw| decode(raw))
                     .collect()
             })
             .await?;
@@ -179,19 +182,15 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         let (last_purged, last_disk) = self
             .read(|conn| {
                 let last_purged: Option<LogId> = Self::get_meta(conn, "last_purged")?;
-                let raw: Option<Vec<u8>> = conn
-                    .query_row("SELECT entry FROM log ORDER BY idx DESC LIMIT 1", [], |r| {
-                        r.get(0)
-                    })
-                    .optional()
-                    .map_err(|e| se::read_logs(any_error(e)))?;
+                let raw = segments::last(conn).map_err(|e| se::read_logs(any_error(e)))?;
                 Ok((
                     last_purged,
                     raw.map(|b| decode(&b)).transpose()?.map(|e| e.log_id),
                 ))
             })
             .await?;
-        let last = cached_last.max(last_disk).or(last_purged);
+        // Rows below the purge point may linger, so the purge point itself can be the last.
+        let last = cached_last.max(last_disk).max(last_purged);
         Ok(LogState {
             last_purged_log_id: last_purged,
             last_log_id: last,
@@ -251,6 +250,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
 
     async fn purge(&mut self, log_id: LogId) -> Result<(), StorageError> {
         let bytes = bincode::serialize(&log_id).map_err(|e| se::write_logs(any_error(e)))?;
+        self.shared
+            .first
+            .fetch_max(log_id.index + 1, Ordering::AcqRel);
         {
             let mut cache = self.cache();
             let keep = cache.split_off(&(log_id.index + 1));

@@ -1,6 +1,7 @@
 //! The raft log's thread: runs log writes in order and writes the appends waiting in its queue
 //! in one SQLite transaction (one fsync), then tells openraft they are durable.
 
+use std::collections::BTreeSet;
 use std::sync::mpsc;
 
 use openraft::storage::LogFlushed;
@@ -8,6 +9,7 @@ use rusqlite::{params, Connection};
 use tokio::sync::oneshot;
 
 use super::log_store::Shared;
+use super::segments::{self, seg_of};
 use super::{any_error, se, LogId, StorageError, TypeConfig};
 
 /// Entries kept in memory after they reached the disk (for replication reads).
@@ -35,6 +37,11 @@ pub(super) fn writer(
     shared: std::sync::Weak<Shared>,
 ) {
     let mut next: Option<Job> = None;
+    // Segments with a table, kept in step with the file after every transaction.
+    let mut segs: BTreeSet<u64> = segments::list(&conn)
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
     loop {
         let job = match next.take() {
             Some(j) => j,
@@ -55,7 +62,11 @@ pub(super) fn writer(
                         }
                     }
                 }
-                let res = write_rows(&mut conn, batch.iter().flat_map(|(rows, _)| rows.iter()));
+                let res = write_rows(
+                    &mut conn,
+                    &mut segs,
+                    batch.iter().flat_map(|(rows, _)| rows.iter()),
+                );
                 if res.is_ok() {
                     if let Some(shared) = shared.upgrade() {
                         mark_flushed(
@@ -83,23 +94,26 @@ pub(super) fn writer(
                 let _ = reply.send(r);
             }
             Job::Truncate(idx, reply) => {
-                let r = conn
-                    .execute("DELETE FROM log WHERE idx >= ?1", [idx as i64])
-                    .map(|_| ())
-                    .map_err(|e| se::write_logs(any_error(e)));
+                let r = truncate(&mut conn, &segs, idx).map_err(|e| se::write_logs(any_error(e)));
+                reload(&conn, &mut segs);
                 let _ = reply.send(r);
             }
             Job::Purge(log_id, value, reply) => {
+                // Whole segments up to the purge point go; rows below it in the segment that
+                // holds it stay until that segment goes, and are never read (see `LogStore`).
                 let r = (|| {
                     let tx = conn.transaction()?;
                     tx.execute(
                         "INSERT OR REPLACE INTO meta (key, value) VALUES ('last_purged', ?1)",
                         [value],
                     )?;
-                    tx.execute("DELETE FROM log WHERE idx <= ?1", [log_id.index as i64])?;
+                    for seg in segs.range(..seg_of(log_id.index + 1)) {
+                        segments::remove(&tx, *seg)?;
+                    }
                     tx.commit()
                 })()
                 .map_err(|e| se::write_logs(any_error(e)));
+                reload(&conn, &mut segs);
                 let _ = reply.send(r);
             }
         }
@@ -108,18 +122,54 @@ pub(super) fn writer(
 
 fn write_rows<'a>(
     conn: &mut Connection,
+    segs: &mut BTreeSet<u64>,
     rows: impl Iterator<Item = &'a (u64, Vec<u8>)>,
 ) -> rusqlite::Result<()> {
     let tx = conn.transaction()?;
-    {
-        let mut stmt =
-            tx.prepare_cached("INSERT OR REPLACE INTO log (idx, entry) VALUES (?1, ?2)")?;
-        for (idx, bytes) in rows {
-            stmt.execute(params![*idx as i64, bytes])?;
+    let mut created = Vec::new();
+    for (idx, bytes) in rows {
+        let seg = seg_of(*idx);
+        if !segs.contains(&seg) && !created.contains(&seg) {
+            segments::create(&tx, seg)?;
+            created.push(seg);
         }
+        let sql = format!(
+            "INSERT OR REPLACE INTO {} (idx, entry) VALUES (?1, ?2)",
+            segments::table(seg)
+        );
+        tx.prepare_cached(&sql)?
+            .execute(params![*idx as i64, bytes])?;
     }
     // synchronous=FULL: the commit is durable when it returns.
+    tx.commit()?;
+    segs.extend(created);
+    Ok(())
+}
+
+/// Deletes the entries from `idx` on: the tail of its segment and every later segment.
+fn truncate(conn: &mut Connection, segs: &BTreeSet<u64>, idx: u64) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    if segs.contains(&seg_of(idx)) {
+        tx.execute(
+            &format!(
+                "DELETE FROM {} WHERE idx >= ?1",
+                segments::table(seg_of(idx))
+            ),
+            [idx.min(i64::MAX as u64) as i64],
+        )?;
+    }
+    for seg in segs.range(seg_of(idx) + 1..) {
+        segments::remove(&tx, *seg)?;
+    }
     tx.commit()
+}
+
+/// Re-reads which segments have a table (after a schema change, whether it committed or not).
+fn reload(conn: &Connection, segs: &mut BTreeSet<u64>) {
+    match segments::list(conn) {
+        Ok(list) => *segs = list.into_iter().collect(),
+        Err(e) => tracing::error!(error = %e, "listing raft log segments failed"),
+    }
 }
 
 fn mark_flushed(shared: &Shared, indexes: impl Iterator<Item = u64>) {

@@ -9,9 +9,12 @@ pub mod log_store;
 mod log_thread;
 pub mod network;
 pub mod rpc;
+mod segments;
 pub mod snapshot;
 pub mod state_machine;
 
+#[cfg(test)]
+mod segment_tests;
 #[cfg(test)]
 mod tests;
 

@@ -29,6 +29,17 @@ async fn indexes(log: &mut LogStore, lo: u64, hi: u64) -> Vec<u64> {
     got.iter().map(|e| e.log_id.index).collect()
 }
 
+/// The log after the purge at 5000: entries 5001..=8999, nothing below.
+async fn purged_at_5000(log: &mut LogStore) {
+    assert_eq!(
+        indexes(log, 0, 10_000).await,
+        (5001..9000).collect::<Vec<_>>()
+    );
+    let state = log.get_log_state().await.expect("state");
+    assert_eq!(state.last_purged_log_id, Some(log_id(5000)));
+    assert_eq!(state.last_log_id, Some(log_id(8999)));
+}
+
 #[tokio::test]
 async fn the_log_migrates_spans_segments_truncates_purges_and_restarts() {
     let dir = std::env::temp_dir().join(format!("dqlite-server-segments-{}", std::process::id()));
@@ -71,24 +82,12 @@ async fn the_log_migrates_spans_segments_truncates_purges_and_restarts() {
     // purge point is never read.
     log.purge(log_id(5000)).await.expect("purge");
     assert_eq!(tables(&path), vec![1, 2]);
-    assert_eq!(
-        indexes(&mut log, 0, 10_000).await,
-        (5001..9000).collect::<Vec<_>>()
-    );
-    let state = log.get_log_state().await.expect("state");
-    assert_eq!(state.last_purged_log_id, Some(log_id(5000)));
-    assert_eq!(state.last_log_id, Some(log_id(8999)));
+    purged_at_5000(&mut log).await;
     drop(log);
 
     // The same after a restart (entries are read from disk, not from the cache).
     let mut log = LogStore::open(&path).expect("reopen");
-    assert_eq!(
-        indexes(&mut log, 0, 10_000).await,
-        (5001..9000).collect::<Vec<_>>()
-    );
-    let state = log.get_log_state().await.expect("state after restart");
-    assert_eq!(state.last_purged_log_id, Some(log_id(5000)));
-    assert_eq!(state.last_log_id, Some(log_id(8999)));
+    purged_at_5000(&mut log).await;
     drop(log);
     let _ = std::fs::remove_dir_all(&dir);
 }

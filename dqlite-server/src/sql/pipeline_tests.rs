@@ -30,11 +30,9 @@ async fn execute(p: &Pair, owner: u64, sql: &str) -> Executed {
     };
     let out = p.leader.call(|tx| WriterCmd::Stmt(job, tx)).await;
     match out.expect("writer").expect("statement") {
-        Outcome::Commit {
-            tx, ops, visible, ..
-        } => Executed {
+        Outcome::Commit { tx, visible, .. } => Executed {
             origin: Origin { node: LEADER, tx },
-            ops,
+            ops: p.proposed_ops(tx),
             visible,
         },
         other => panic!("expected a commit, got {other:?}"),
@@ -43,9 +41,8 @@ async fn execute(p: &Pair, owner: u64, sql: &str) -> Executed {
 
 async fn apply(p: &Pair, leader: bool, tx: &Executed) {
     let w = if leader { &p.leader } else { &p.follower };
-    w.call(|r| WriterCmd::Apply(tx.origin, tx.ops.clone(), r))
+    Pair::apply(w, tx.origin, tx.ops.clone())
         .await
-        .expect("writer")
         .expect("apply");
 }
 

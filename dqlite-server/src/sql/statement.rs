@@ -13,9 +13,9 @@ use super::writer::{Outcome, Ran, StmtJob, Writer};
 use crate::command::Op;
 use crate::error::{Error, Result};
 
+/// A transaction that became pending: its id, its proposed entry and its visibility.
 pub(super) type Commit = (
     u64,
-    Vec<Op>,
     Option<crate::raft::EntryReply>,
     oneshot::Receiver<Result<()>>,
 );
@@ -56,9 +56,8 @@ impl Writer {
         ran.dml = info.dml;
         ran.in_tx = self.tx.is_some();
         match res? {
-            Some((tx, ops, entry, visible)) => Ok(Outcome::Commit {
+            Some((tx, entry, visible)) => Ok(Outcome::Commit {
                 tx,
-                ops,
                 entry,
                 ran,
                 visible,

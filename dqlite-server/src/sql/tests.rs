@@ -2,19 +2,24 @@
 //! applies the resulting operations, and both must hold the same rows.
 
 use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use dqlite_proto::Value;
 
 use super::exec::Mode;
-use super::writer::{Outcome, StmtJob, Writer, WriterCmd, WriterHandle};
-use crate::command::{Op, Origin};
+use super::writer::{Outcome, Proposer, StmtJob, Writer, WriterCmd, WriterHandle};
+use crate::command::{Command, Op, Origin};
 
 pub(super) const LEADER: u64 = 1;
 const FOLLOWER: u64 = 2;
 
+/// Entries the leader proposed, by transaction id (raft stands aside in these tests).
+type Proposed = Arc<Mutex<Vec<(u64, Vec<Op>)>>>;
+
 pub(super) struct Pair {
     pub(super) leader: WriterHandle,
     pub(super) follower: WriterHandle,
+    proposed: Proposed,
     dir: std::path::PathBuf,
 }
 
@@ -31,15 +36,23 @@ impl Pair {
         ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("temp dir");
+        // The leader's proposals are recorded instead of going through raft.
+        let proposed = Proposed::default();
+        let record = proposed.clone();
+        let proposer: Proposer = Arc::new(move |cmd| {
+            if let Command::Tx { origin, ops, .. } = cmd {
+                record
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push((origin.tx, ops));
+            }
+            None
+        });
+        let slot = Arc::new(OnceLock::new());
+        let _ = slot.set(proposer);
         Pair {
-            leader: Writer::spawn(
-                &dir.join("leader"),
-                LEADER,
-                "l",
-                Default::default(),
-                max_tx_bytes,
-            )
-            .expect("leader writer"),
+            leader: Writer::spawn(&dir.join("leader"), LEADER, "l", slot, max_tx_bytes)
+                .expect("leader writer"),
             follower: Writer::spawn(
                 &dir.join("follower"),
                 FOLLOWER,
@@ -48,8 +61,32 @@ impl Pair {
                 max_tx_bytes,
             )
             .expect("follower writer"),
+            proposed,
             dir,
         }
+    }
+
+    /// The operations the leader proposed for transaction `tx`.
+    pub(super) fn proposed_ops(&self, tx: u64) -> Vec<Op> {
+        let proposed = self.proposed.lock().unwrap_or_else(|p| p.into_inner());
+        match proposed.iter().find(|(id, _)| *id == tx) {
+            Some((_, ops)) => ops.clone(),
+            None => panic!("transaction {tx} was not proposed"),
+        }
+    }
+
+    /// Applies one committed entry on `writer` (through the state machine's command).
+    pub(super) async fn apply(
+        writer: &WriterHandle,
+        origin: Origin,
+        ops: Vec<Op>,
+    ) -> crate::Result<()> {
+        let mut results = writer
+            .call(|r| WriterCmd::ApplyMany(vec![(origin, ops)], r))
+            .await?;
+        results
+            .pop()
+            .unwrap_or_else(|| Err(crate::Error::internal("no apply result")))
     }
 
     /// Runs `sql` (one statement) as an autocommit write and replicates it.
@@ -75,20 +112,12 @@ impl Pair {
             rows: None,
         };
         let out = self.leader.call(|tx| WriterCmd::Stmt(job, tx)).await??;
-        if let Outcome::Commit { tx, ops, .. } = out {
-            self.replicate(tx, ops).await?;
+        if let Outcome::Commit { tx, .. } = out {
+            let origin = Origin { node: LEADER, tx };
+            let ops = self.proposed_ops(tx);
+            Pair::apply(&self.leader, origin, ops.clone()).await?;
+            Pair::apply(&self.follower, origin, ops).await?;
         }
-        Ok(())
-    }
-
-    async fn replicate(&self, tx: u64, ops: Vec<Op>) -> crate::Result<()> {
-        let origin = Origin { node: LEADER, tx };
-        self.leader
-            .call(|r| WriterCmd::Apply(origin, ops.clone(), r))
-            .await??;
-        self.follower
-            .call(|r| WriterCmd::Apply(origin, ops, r))
-            .await??;
         Ok(())
     }
 

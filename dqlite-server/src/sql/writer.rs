@@ -76,8 +76,6 @@ pub enum Outcome {
     Commit {
         /// Id in the entry's [`Origin`].
         tx: u64,
-        /// The replicated operations.
-        ops: Vec<Op>,
         /// Resolves when the entry is applied.
         entry: Option<EntryReply>,
         /// Statement results.
@@ -113,8 +111,6 @@ pub enum WriterCmd {
     Stmt(StmtJob, Reply<Outcome>),
     /// Prepare (for PREPARE inside a transaction): parameter count and tail offset.
     Prepare(String, Reply<(usize, usize)>),
-    /// Apply a committed entry's transaction.
-    Apply(Origin, Vec<Op>, Reply<()>),
     /// Apply committed entries, in log order (one result each).
     ApplyMany(Vec<(Origin, Vec<Op>)>, oneshot::Sender<Vec<Result<()>>>),
     /// Roll back the client transaction of `owner`, or everything when `None` (leadership
@@ -216,10 +212,6 @@ impl Writer {
                 }
                 WriterCmd::Prepare(sql, reply) => {
                     let _ = reply.send(self.prepare(&sql));
-                }
-                WriterCmd::Apply(origin, ops, reply) => {
-                    let res = self.apply_many(vec![(origin, ops)]).pop();
-                    let _ = reply.send(res.unwrap_or_else(|| Err(Error::internal("no result"))));
                 }
                 WriterCmd::ApplyMany(items, reply) => {
                     let _ = reply.send(self.apply_many(items));

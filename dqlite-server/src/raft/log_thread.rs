@@ -127,16 +127,21 @@ fn write_rows<'a>(
 ) -> rusqlite::Result<()> {
     let tx = conn.transaction()?;
     let mut created = Vec::new();
+    // Rows come in index order: the statement changes only when a segment does.
+    let (mut seg_of_sql, mut sql) = (None, String::new());
     for (idx, bytes) in rows {
         let seg = seg_of(*idx);
-        if !segs.contains(&seg) && !created.contains(&seg) {
-            segments::create(&tx, seg)?;
-            created.push(seg);
+        if seg_of_sql != Some(seg) {
+            if !segs.contains(&seg) && !created.contains(&seg) {
+                segments::create(&tx, seg)?;
+                created.push(seg);
+            }
+            sql = format!(
+                "INSERT OR REPLACE INTO {} (idx, entry) VALUES (?1, ?2)",
+                segments::table(seg)
+            );
+            seg_of_sql = Some(seg);
         }
-        let sql = format!(
-            "INSERT OR REPLACE INTO {} (idx, entry) VALUES (?1, ?2)",
-            segments::table(seg)
-        );
         tx.prepare_cached(&sql)?
             .execute(params![*idx as i64, bytes])?;
     }

@@ -73,7 +73,6 @@ pub fn read_range(conn: &Connection, lo: u64, hi: u64) -> rusqlite::Result<Vec<V
             out.push(row?);
         }
     }
-    drop(tx);
     Ok(out)
 }
 

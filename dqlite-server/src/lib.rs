@@ -9,10 +9,11 @@
 //!   waiting for visibility; the writer proposes entries in execution order).
 //! - [`sql`]: SQLite on dedicated threads: the per-database writer (sessions, changesets, the
 //!   proposal of each finished transaction, the batch that commits several transactions once
-//!   their entries are applied), the read pool,
-//!   the FIFO writer queue, hand-written session FFI.
-//! - [`raft`]: the openraft type config, the durable log store and its thread, the state
-//!   machine, snapshot files, and the peer transport over CONNECT.
+//!   their entries are applied), the read pool, the FIFO writer queue, hand-written session
+//!   FFI.
+//! - [`raft`]: the openraft type config, the durable log store (one SQLite table per log
+//!   segment) and its thread, the state machine, snapshot files, and the peer transport over
+//!   CONNECT (AppendEntries cut to a byte budget).
 //! - [`command`]: the replicated entry payload.
 //! - [`client`]: a minimal wire client used for `--join`, tests and `examples/kvbench.rs`.
 //!

@@ -238,7 +238,8 @@ async fn forward(
 /// A proposed transaction: its entry's apply, then its visibility.
 type Proposed = (EntryReply, oneshot::Receiver<Result<()>>);
 
-/// A proposed transaction: its entry's apply, then its visibility.
+/// Waits for a proposed transaction, watching the leadership epoch seen before the statement
+/// went to the writer.
 struct CommitWait {
     entry: EntryReply,
     visible: oneshot::Receiver<Result<()>>,

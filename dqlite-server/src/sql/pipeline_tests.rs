@@ -46,6 +46,15 @@ async fn apply(p: &Pair, leader: bool, tx: &Executed) {
         .expect("apply");
 }
 
+/// A pair whose database has the table `t (k INTEGER PRIMARY KEY, v)`.
+async fn keyed_pair(name: &str) -> Pair {
+    let p = Pair::new(name);
+    p.exec("CREATE TABLE t (k INTEGER PRIMARY KEY, v)", vec![])
+        .await
+        .expect("create");
+    p
+}
+
 /// The keys in `t` as seen by a new connection to `who`'s file.
 fn keys(p: &Pair, who: &str) -> Vec<i64> {
     p.dump(who, "SELECT k FROM t ORDER BY k")
@@ -69,10 +78,7 @@ fn answered(tx: &mut Executed) -> Option<bool> {
 
 #[tokio::test]
 async fn nothing_is_visible_before_apply_and_leadership_loss_keeps_applied() {
-    let p = Pair::new("pipeline");
-    p.exec("CREATE TABLE t (k INTEGER PRIMARY KEY, v)", vec![])
-        .await
-        .expect("create");
+    let p = keyed_pair("pipeline").await;
     let mut txs = Vec::new();
     for k in 1..=4 {
         txs.push(execute(&p, k, &format!("INSERT INTO t VALUES ({k}, 'v{k}')")).await);
@@ -119,10 +125,7 @@ async fn nothing_is_visible_before_apply_and_leadership_loss_keeps_applied() {
 
 #[tokio::test]
 async fn entries_applied_together_fail_one_by_one() {
-    let p = Pair::new("together");
-    p.exec("CREATE TABLE t (k INTEGER PRIMARY KEY, v)", vec![])
-        .await
-        .expect("create");
+    let p = keyed_pair("together").await;
     let origin = |tx| Origin { node: 99, tx };
     let sql = |s: &str| vec![Op::Sql(s.to_owned())];
     let items = vec![

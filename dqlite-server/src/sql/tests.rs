@@ -75,6 +75,16 @@ impl Pair {
         }
     }
 
+    /// Runs `sql` like [`Pair::run`], which must fail with `code`; returns the error.
+    pub(super) async fn refused(&self, sql: &str, in_tx: bool, code: u64) -> crate::Error {
+        let err = match self.run(sql, vec![], in_tx).await {
+            Ok(()) => panic!("{sql}: expected failure {code}, it succeeded"),
+            Err(e) => e,
+        };
+        assert_eq!(err.code(), Some(code), "{sql}: {err}");
+        err
+    }
+
     /// Applies one committed entry on `writer` (through the state machine's command).
     pub(super) async fn apply(
         writer: &WriterHandle,
@@ -242,11 +252,8 @@ async fn null_primary_keys_are_refused() {
     p.exec("CREATE TABLE t (k TEXT PRIMARY KEY, v)", vec![])
         .await
         .expect("create");
-    let err = p
-        .exec("INSERT INTO t VALUES (NULL, 1)", vec![])
-        .await
-        .expect_err("null pk");
-    assert_eq!(err.code(), Some(1299), "{err}");
+    p.refused("INSERT INTO t VALUES (NULL, 1)", false, 1299)
+        .await;
     p.exec("INSERT INTO t VALUES ('k', 1)", vec![])
         .await
         .expect("normal insert");
@@ -262,11 +269,8 @@ async fn deferred_foreign_keys_never_reach_the_log() {
     p.exec("CREATE TABLE child (id INTEGER PRIMARY KEY, p REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED)", vec![])
         .await
         .expect("child");
-    let err = p
-        .exec("INSERT INTO child VALUES (1, 99)", vec![])
-        .await
-        .expect_err("dangling reference");
-    assert_eq!(err.code(), Some(787), "{err}");
+    p.refused("INSERT INTO child VALUES (1, 99)", false, 787)
+        .await;
     assert!(p.same("SELECT * FROM child").is_empty());
 }
 
@@ -280,10 +284,8 @@ async fn transactions_over_the_size_limit_fail_and_leave_nothing() {
         .await
         .expect("a transaction under the limit");
     let err = p
-        .exec("INSERT INTO t (b) VALUES (zeroblob(10000))", vec![])
-        .await
-        .expect_err("an autocommit statement over the limit");
-    assert_eq!(err.code(), Some(18), "{err}");
+        .refused("INSERT INTO t (b) VALUES (zeroblob(10000))", false, 18)
+        .await;
     assert!(err.to_string().contains("too large to replicate"), "{err}");
 
     // An explicit transaction: each statement is small, the COMMIT fails as a whole.
@@ -293,11 +295,7 @@ async fn transactions_over_the_size_limit_fail_and_leave_nothing() {
             .await
             .expect("insert inside the transaction");
     }
-    let err = p
-        .run("COMMIT", vec![], true)
-        .await
-        .expect_err("a transaction over the limit");
-    assert_eq!(err.code(), Some(18), "{err}");
+    p.refused("COMMIT", true, 18).await;
 
     // Nothing of either reached a replica, and the writer keeps working.
     p.exec("INSERT INTO t (b) VALUES (zeroblob(10))", vec![])

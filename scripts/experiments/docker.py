@@ -58,12 +58,16 @@ class DockerCluster:
     def driver_name(self):
         return f"raft{self.exp.driver}"
 
+    def _driver(self):
+        """The driver's container id (looked up once)."""
+        if not self._driver_cid:
+            self._driver_cid = self._container(self.driver_name())
+        return self._driver_cid
+
     def driver_output(self):
         # `docker logs` answers in milliseconds where `docker-compose logs` takes a second,
         # which would delay the fault.
-        if not self._driver_cid:
-            self._driver_cid = self._container(self.driver_name())
-        r = subprocess.run(["docker", "logs", self._driver_cid], stdout=subprocess.PIPE,
+        r = subprocess.run(["docker", "logs", self._driver()], stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True, check=False)
         return r.stdout
 
@@ -74,15 +78,13 @@ class DockerCluster:
         return cid
 
     def driver_exited(self):
-        cid = self._container(self.driver_name())
-        state = subprocess.run(["docker", "inspect", "-f", "{{.State.Running}}", cid],
+        state = subprocess.run(["docker", "inspect", "-f", "{{.State.Running}}", self._driver()],
                                stdout=subprocess.PIPE, text=True, check=False).stdout.strip()
         return state == "false"
 
     def wait_driver(self, timeout):
         """The driver container's exit status; raises subprocess.TimeoutExpired."""
-        cid = self._container(self.driver_name())
-        out = subprocess.run(["docker", "wait", cid], stdout=subprocess.PIPE, text=True,
+        out = subprocess.run(["docker", "wait", self._driver()], stdout=subprocess.PIPE, text=True,
                              check=True, timeout=timeout).stdout
         return int(out.strip() or "255")
 
@@ -90,16 +92,18 @@ class DockerCluster:
         return os.path.join(self.output, ADDRS[self.exp.driver - 1])
 
     # Faults go straight to the engine: `docker-compose` itself takes about a second to start.
-    def crash(self, i):
-        subprocess.run(["docker", "kill", "-s", "KILL", self._container(f"raft{i}")], check=True,
+    def _engine(self, i, *command):
+        subprocess.run(["docker", *command, self._container(f"raft{i}")], check=True,
                        stdout=subprocess.DEVNULL)
+
+    def crash(self, i):
+        self._engine(i, "kill", "-s", "KILL")
 
     def pause(self, i):
-        subprocess.run(["docker", "pause", self._container(f"raft{i}")], check=True, stdout=subprocess.DEVNULL)
+        self._engine(i, "pause")
 
     def resume(self, i):
-        subprocess.run(["docker", "unpause", self._container(f"raft{i}")], check=True,
-                       stdout=subprocess.DEVNULL)
+        self._engine(i, "unpause")
 
     def save_logs(self, dest):
         os.makedirs(dest, exist_ok=True)

@@ -1,5 +1,6 @@
 //! `dqlite-burn`: keeps CPUs busy, for the slow-CPU fault experiments (docker/ and
-//! scripts/local-experiment.py), so they need no tool beyond this repository's binaries.
+//! `scripts/experiment.py --backend local`), so they need no tool beyond this repository's
+//! binaries.
 //!
 //! `dqlite-burn [--threads N] [--seconds S]`: N spinning threads (default 1) for S seconds
 //! (default: until SIGINT or SIGTERM, which it handles even as a container's PID 1).

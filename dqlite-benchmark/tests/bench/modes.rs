@@ -18,8 +18,8 @@ fn only_run(dir: &Path) -> (String, serde_json::Value) {
         .collect();
     assert_eq!(entries.len(), 1, "{entries:?}");
     let addr = entries.remove(0);
-    let text = std::fs::read_to_string(dir.join(&addr).join("summary.json")).expect("summary");
-    (addr, serde_json::from_str(&text).expect("summary is JSON"))
+    let summary = util::summary(dir, &addr);
+    (addr, summary)
 }
 
 #[test]

@@ -41,7 +41,13 @@ pub struct Config {
     /// instead of being proposed: one raft entry must reach a follower, and be written there,
     /// within a heartbeat interval, or its replication is retried with no end.
     pub max_tx_bytes: u64,
+    /// Most databases a cluster holds. Each costs every node a thread, a connection and its
+    /// files; an OPEN of a new name beyond it fails before anything is proposed.
+    pub max_databases: usize,
 }
+
+/// Default of [`Config::max_databases`].
+pub const DEFAULT_MAX_DATABASES: usize = 1024;
 
 /// Default of [`Config::max_tx_bytes`]: 64 MiB.
 pub const DEFAULT_MAX_TX_BYTES: u64 = 64 << 20;
@@ -68,6 +74,7 @@ impl Config {
             standbys: 3,
             role_adjust_interval: Some(Duration::from_secs(30)),
             max_tx_bytes: DEFAULT_MAX_TX_BYTES,
+            max_databases: DEFAULT_MAX_DATABASES,
         }
     }
 

@@ -38,6 +38,9 @@ pub enum Error {
     /// The node is shutting down.
     #[error("node is shutting down")]
     Shutdown,
+    /// This replica's data no longer matches the leader's (a changeset met rows that differ).
+    #[error("replica diverged: {0}")]
+    Diverged(String),
     /// A broken invariant inside the server.
     #[error("internal error: {0}")]
     Internal(String),
@@ -93,6 +96,26 @@ impl Error {
         matches!(self, Error::LeadershipLost)
     }
 
+    /// True for an error that every node meets in the same way when it applies the same entry
+    /// to the same data: an SQL error, a constraint, a type mismatch, a value or transaction
+    /// too big. Anything else (disk full, I/O error, out of memory or file descriptors, busy,
+    /// a diverged replica, an internal failure) depends on this node alone: the entry must not
+    /// be skipped, so the node stops (see [`crate::fatal`]).
+    pub fn is_deterministic(&self) -> bool {
+        match self {
+            Error::Sql { code, .. } | Error::Failure { code, .. } => matches!(
+                code::primary(*code),
+                code::ERROR
+                    | code::TOOBIG
+                    | code::CONSTRAINT
+                    | code::MISMATCH
+                    | code::RANGE
+                    | code::AUTH
+            ),
+            _ => false,
+        }
+    }
+
     /// The SQLite or wire code this error carries, if any.
     pub fn code(&self) -> Option<u64> {
         match self {
@@ -112,9 +135,11 @@ impl Error {
             Error::NotLeader => Failure::new(code::NOT_LEADER, "not leader"),
             Error::LeadershipLost => Failure::new(code::LEADERSHIP_LOST, "leadership lost"),
             Error::Shutdown => Failure::new(code::ABORT, "node is shutting down"),
-            Error::Io(_) | Error::Raft(_) | Error::Internal(_) | Error::Config(_) => {
-                Failure::new(code::IOERR, "leader exec failed")
-            }
+            Error::Io(_)
+            | Error::Raft(_)
+            | Error::Internal(_)
+            | Error::Config(_)
+            | Error::Diverged(_) => Failure::new(code::IOERR, "leader exec failed"),
         }
     }
 }

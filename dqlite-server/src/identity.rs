@@ -28,10 +28,7 @@ pub fn load_or_create(dir: &Path, address: &str, bootstrap: bool) -> Result<u64>
             } else {
                 generate(address)
             };
-            let tmp = dir.join("identity.tmp");
-            std::fs::write(&tmp, format!("{id} {address}\n"))?;
-            std::fs::File::open(&tmp)?.sync_all()?;
-            std::fs::rename(&tmp, &path)?;
+            crate::durable::write_file(&path, format!("{id} {address}\n").as_bytes())?;
             Ok(id)
         }
         Err(e) => Err(e.into()),

@@ -34,7 +34,9 @@
 pub mod client;
 pub mod command;
 pub mod config;
+mod durable;
 pub mod error;
+pub mod fatal;
 pub mod gateway;
 mod identity;
 pub mod node;

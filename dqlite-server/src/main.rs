@@ -1,5 +1,7 @@
 //! `dqlite-server` binary: parses go-dqlite-style flags, starts a [`dqlite_server::Node`], and
-//! shuts it down gracefully (handing leadership over first) on SIGINT or SIGTERM.
+//! shuts it down gracefully (handing leadership over first) on SIGINT or SIGTERM. When the
+//! node meets a fault of its own (disk full, I/O error, a diverged replica, a fatal raft
+//! error) it exits with status 1 after one log line saying why.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -46,6 +48,9 @@ struct Args {
     /// (at most 128 MiB: one raft entry must replicate within a heartbeat).
     #[arg(long, default_value_t = dqlite_server::config::DEFAULT_MAX_TX_BYTES)]
     max_tx_bytes: u64,
+    /// Most databases the cluster holds; an OPEN of a new name beyond it fails.
+    #[arg(long, default_value_t = dqlite_server::config::DEFAULT_MAX_DATABASES)]
+    max_databases: usize,
 }
 
 #[tokio::main]
@@ -74,11 +79,19 @@ async fn run(args: Args) -> dqlite_server::Result<()> {
     config.snapshot_trailing = args.snapshot_trailing;
     config.readers = args.readers;
     config.max_tx_bytes = args.max_tx_bytes;
+    config.max_databases = args.max_databases;
     config.role_adjust_interval =
         (args.role_adjust_ms > 0).then(|| Duration::from_millis(args.role_adjust_ms));
     let listener = TcpListener::bind(&args.db).await?;
     let node = Node::start(config, listener).await?;
-    wait_for_signal().await;
+    tokio::select! {
+        _ = wait_for_signal() => {}
+        why = node.failed() => {
+            // Fail-stop: the reason was logged where it was raised.
+            node.stop().await;
+            return Err(dqlite_server::Error::Internal(format!("stopped: {why}")));
+        }
+    }
     tracing::info!("shutting down");
     node.shutdown().await;
     Ok(())

@@ -37,6 +37,10 @@ pub mod code {
     pub const FULL: u64 = 13;
     /// `SQLITE_PROTOCOL`: DESCRIBE with a bad format.
     pub const PROTOCOL: u64 = 15;
+    /// `SQLITE_SCHEMA`: the schema changed under a prepared statement.
+    pub const SCHEMA: u64 = 17;
+    /// `SQLITE_TOOBIG`: a string, blob or transaction over a size limit.
+    pub const TOOBIG: u64 = 18;
     /// `SQLITE_CONSTRAINT` (primary code; extended codes share its low byte).
     pub const CONSTRAINT: u64 = 19;
     /// `SQLITE_CONSTRAINT_CHECK`.
@@ -49,6 +53,8 @@ pub mod code {
     pub const CONSTRAINT_PRIMARYKEY: u64 = 1555;
     /// `SQLITE_CONSTRAINT_UNIQUE`.
     pub const CONSTRAINT_UNIQUE: u64 = 2067;
+    /// `SQLITE_MISMATCH`: a value of the wrong type for its column.
+    pub const MISMATCH: u64 = 20;
     /// `SQLITE_AUTH`: a PRAGMA the server refuses.
     pub const AUTH: u64 = 23;
     /// `SQLITE_RANGE`: too many parameters (1.11).

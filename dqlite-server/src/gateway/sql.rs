@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use dqlite_proto::{Response, Value};
+use dqlite_proto::{code, Response, Value};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{reply, Bound, Gateway, Out, Prepared};
@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::sql::classify::{self, Keyword};
 use crate::sql::exec::Mode;
 use crate::sql::reader::{ReadJob, ReadKind, ReadOutcome};
-use crate::sql::registry::Db;
+use crate::sql::registry::{check_name, Db};
 use crate::sql::writer::WriterCmd;
 
 impl Gateway {
@@ -35,6 +35,15 @@ impl Gateway {
         let db = match self.node.registry.get(&name) {
             Some(db) => db,
             None => {
+                // Checked before proposing: a committed OPEN must apply on every node.
+                check_name(&name)?;
+                let limit = self.node.config.max_databases;
+                if self.node.registry.len() >= limit {
+                    return Err(Error::failure(
+                        code::ERROR,
+                        format!("too many databases: this cluster holds its limit of {limit}"),
+                    ));
+                }
                 self.node
                     .propose(Command::Open { db: name.clone() })
                     .await?;

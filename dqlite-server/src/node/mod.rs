@@ -19,11 +19,14 @@ use tokio::task::JoinHandle;
 use crate::command::Command;
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::fatal::Fatal;
+use crate::raft::floor::SnapshotFloor;
 use crate::raft::log_store::LogStore;
 use crate::raft::network::Network;
 use crate::raft::state_machine::{SmState, StateMachine};
 use crate::raft::Raft;
 use crate::sql::registry::Registry;
+use crate::sql::writer::WriterEnv;
 
 /// State shared by the node's tasks and client connections.
 pub struct Inner {
@@ -56,6 +59,8 @@ pub struct Inner {
     pub next_conn: AtomicU64,
     /// Set when the node shuts down.
     pub shutdown: watch::Sender<bool>,
+    /// Raised when this node must stop (see [`crate::fatal`]).
+    pub fatal: Fatal,
 }
 
 impl Inner {
@@ -124,7 +129,7 @@ pub struct Node {
 impl Node {
     /// Opens the data directory, starts raft and serves `listener` (bound to `config.address`).
     pub async fn start(config: Config, listener: TcpListener) -> Result<Node> {
-        std::fs::create_dir_all(&config.dir)?;
+        crate::durable::create_dir_all(&config.dir)?;
         let id =
             crate::identity::load_or_create(&config.dir, &config.address, config.join.is_empty())?;
         if config.max_tx_bytes > crate::config::MAX_TX_BYTES_LIMIT {
@@ -134,15 +139,23 @@ impl Node {
                 crate::config::MAX_TX_BYTES_LIMIT
             )));
         }
-        let registry = Arc::new(Registry::new(
-            &config.dir.join("db"),
-            id,
-            config.readers,
-            config.max_tx_bytes,
-        )?);
-        let sm = StateMachine::open(&config.dir.join("snapshots"), registry.clone()).await?;
+        let fatal = Fatal::default();
+        let env = WriterEnv {
+            node_id: id,
+            proposer: Default::default(),
+            max_tx_bytes: config.max_tx_bytes,
+            fatal: fatal.clone(),
+        };
+        let registry = Arc::new(Registry::new(&config.dir.join("db"), config.readers, env)?);
+        let floor = SnapshotFloor::default();
+        let sm = StateMachine::open(
+            &config.dir.join("snapshots"),
+            registry.clone(),
+            floor.clone(),
+        )
+        .await?;
         let sm_state = sm.state();
-        let log = LogStore::open(&config.dir.join("raft.db"))?;
+        let log = LogStore::open_with_floor(&config.dir.join("raft.db"), floor)?;
         let network = Network {
             id,
             address: config.address.clone(),
@@ -177,6 +190,7 @@ impl Node {
             admin: tokio::sync::Mutex::new(()),
             next_conn: AtomicU64::new(1),
             shutdown: watch::channel(false).0,
+            fatal,
             config,
         });
         let initialized = raft
@@ -196,6 +210,7 @@ impl Node {
             tokio::spawn(leadership::watch(inner.clone())),
             tokio::spawn(leadership::check_quorum(inner.clone())),
             tokio::spawn(roles::adjust_loop(inner.clone())),
+            tokio::spawn(fail_stop(inner.clone())),
         ];
         if !bootstrap && !initialized {
             tasks.push(tokio::spawn(join::join(inner.clone())));
@@ -233,6 +248,14 @@ impl Node {
         self.inner.raft.metrics().borrow().clone()
     }
 
+    /// Waits until this node has stopped for a fault of its own (disk full, I/O error, a
+    /// diverged replica, a fatal raft error) and returns the reason. The node serves nothing
+    /// from then on; call [`Node::stop`] and restart it, which rebuilds its databases from
+    /// its snapshot and log.
+    pub async fn failed(&self) -> String {
+        self.inner.fatal.wait().await
+    }
+
     /// Hands leadership over (when leading and another voter exists), then stops everything.
     pub async fn shutdown(self) {
         let m = self.metrics();
@@ -263,3 +286,26 @@ impl Node {
 }
 
 pub use transfer::transfer;
+
+/// Turns a fatal raft error into a fail-stop, and a fail-stop into a stopped node: nothing
+/// is served and raft is shut down, so this node cannot vote or answer for data it lacks.
+async fn fail_stop(inner: Arc<Inner>) {
+    let mut metrics = inner.raft.metrics();
+    let why = tokio::select! {
+        why = inner.fatal.wait() => why,
+        stopped = metrics.wait_for(|m| m.running_state.is_err()) => match stopped {
+            Ok(m) => match &m.running_state {
+                Err(e) => format!("raft stopped: {e}"),
+                Ok(()) => return,
+            },
+            Err(_) => return,
+        },
+    };
+    inner.fatal.raise(why);
+    inner.serving.store(false, Ordering::Release);
+    inner.leader.store(false, Ordering::Release);
+    inner.epoch.send_modify(|e| *e += 1);
+    if let Err(e) = inner.raft.shutdown().await {
+        tracing::debug!(error = %e, "raft shutdown after a fatal fault");
+    }
+}

@@ -20,12 +20,14 @@ use std::ops::RangeBounds;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
 
 use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
 use openraft::{RaftLogReader, Vote};
 use rusqlite::{Connection, OptionalExtension};
 use tokio::sync::oneshot;
 
+use super::floor::SnapshotFloor;
 use super::log_thread::{writer, Job, Reply};
 use super::segments;
 use super::{any_error, se, Entry, LogId, StorageError, TypeConfig};
@@ -44,7 +46,13 @@ pub(super) struct Shared {
     first: AtomicU64,
     jobs: mpsc::Sender<Job>,
     read: Mutex<Connection>,
+    /// When set, a purge waits until a durable snapshot covers it (see [`SnapshotFloor`]).
+    floor: Option<SnapshotFloor>,
 }
+
+/// How long a purge waits for the snapshot that covers it to be on disk: installing a large
+/// snapshot means fsyncing all of it first.
+const FLOOR_PATIENCE: Duration = Duration::from_secs(600);
 
 fn open_conn(path: &Path) -> crate::Result<Connection> {
     let conn = Connection::open(path)?;
@@ -57,8 +65,33 @@ fn open_conn(path: &Path) -> crate::Result<Connection> {
 }
 
 impl LogStore {
-    /// Opens or creates the log at `path` and starts its thread.
+    /// Opens or creates the log at `path` and starts its thread. Purges are written as soon
+    /// as openraft asks (see [`LogStore::open_with_floor`] for a node's log).
     pub fn open(path: &Path) -> crate::Result<LogStore> {
+        Self::open_inner(path, None)
+    }
+
+    /// Like [`LogStore::open`], but a purge waits until `floor` shows a durable snapshot that
+    /// covers it, so the log never begins after the snapshot on disk ends. Fails when the log
+    /// on disk already does (the data directory is then inconsistent).
+    pub fn open_with_floor(path: &Path, floor: SnapshotFloor) -> crate::Result<LogStore> {
+        let store = Self::open_inner(path, Some(floor.clone()))?;
+        let first = store.shared.first.load(Ordering::Acquire);
+        if first > floor.covered().map_or(0, |i| i + 1) {
+            return Err(crate::Error::Config(format!(
+                "{}: the raft log is purged up to index {} but the snapshot on disk covers only \
+                 up to {}; this data directory is inconsistent (remove it and rejoin the node)",
+                path.display(),
+                first - 1,
+                floor
+                    .covered()
+                    .map_or("nothing".to_owned(), |i| i.to_string()),
+            )));
+        }
+        Ok(store)
+    }
+
+    fn open_inner(path: &Path, floor: Option<SnapshotFloor>) -> crate::Result<LogStore> {
         let mut write = open_conn(path)?;
         segments::migrate(&mut write)?;
         let read = open_conn(path)?;
@@ -70,6 +103,7 @@ impl LogStore {
             first: AtomicU64::new(purged.map_or(0, |l| l.index + 1)),
             jobs: tx,
             read: Mutex::new(read),
+            floor,
         });
         let weak = Arc::downgrade(&shared);
         std::thread::Builder::new()
@@ -249,6 +283,14 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn purge(&mut self, log_id: LogId) -> Result<(), StorageError> {
+        if let Some(floor) = &self.shared.floor {
+            if !floor.wait_covers(log_id.index, FLOOR_PATIENCE).await {
+                return Err(se::write_logs(any_error(crate::Error::internal(format!(
+                    "no durable snapshot covers log index {} after {FLOOR_PATIENCE:?}: not purging",
+                    log_id.index
+                )))));
+            }
+        }
         let bytes = bincode::serialize(&log_id).map_err(|e| se::write_logs(any_error(e)))?;
         self.shared
             .first

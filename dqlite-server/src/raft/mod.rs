@@ -5,6 +5,7 @@
 #![allow(clippy::result_large_err)]
 
 mod append_split;
+pub mod floor;
 pub mod log_store;
 mod log_thread;
 pub mod network;

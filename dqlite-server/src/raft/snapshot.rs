@@ -7,11 +7,14 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
+use super::floor::SnapshotFloor;
 use super::SnapshotMeta;
+use crate::durable;
 use crate::error::{Error, Result};
 use crate::sql::registry::{file_name, remove_files};
 
@@ -49,52 +52,164 @@ pub fn pin(name: &str, path: &Path) -> Result<Pinned> {
     })
 }
 
-/// Writes a snapshot of `pinned` into `dir` and makes it the current one.
-pub fn build(
-    dir: &Path,
-    meta: SnapshotMeta,
-    nodes: Vec<(u64, String)>,
-    pinned: Vec<Pinned>,
-) -> Result<PathBuf> {
-    let mut images = Vec::new();
-    for (i, p) in pinned.iter().enumerate() {
-        let tmp = dir.join(format!("build-{i}.db"));
-        remove_files(&tmp)?;
-        {
-            let mut dst = Connection::open(&tmp)?;
-            let backup = rusqlite::backup::Backup::new(&p.conn, &mut dst)?;
-            backup.run_to_completion(1024, std::time::Duration::ZERO, None)?;
+/// The snapshot directory. Builds (which openraft runs in a task of their own) and installs
+/// may overlap: each writes under a unique temporary name, and making a file current is done
+/// one at a time, so an older snapshot never replaces a newer one.
+pub struct SnapshotDir {
+    dir: PathBuf,
+    renames: Mutex<()>,
+    floor: SnapshotFloor,
+}
+
+impl SnapshotDir {
+    /// Opens `dir` (created durably if missing), removes what interrupted builds and
+    /// receives left behind, and raises `floor` to the current snapshot.
+    pub fn open(dir: &Path, floor: SnapshotFloor) -> Result<SnapshotDir> {
+        durable::create_dir_all(dir)?;
+        for entry in fs::read_dir(dir)? {
+            let path = entry?.path();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
+            if name.ends_with(".tmp") || name.starts_with("build-") {
+                fs::remove_file(&path)?;
+            }
         }
-        let size = fs::metadata(&tmp)?.len();
-        images.push((p.name.clone(), size, tmp));
+        let snapshots = SnapshotDir {
+            dir: dir.to_owned(),
+            renames: Mutex::new(()),
+            floor,
+        };
+        if let Some(header) = snapshots.current_header()? {
+            snapshots
+                .floor
+                .raise(header.meta.last_log_id.map(|l| l.index));
+        }
+        Ok(snapshots)
     }
-    drop(pinned);
-    let header = Header {
-        meta,
-        nodes,
-        dbs: images.iter().map(|(n, s, _)| (n.clone(), *s)).collect(),
-    };
-    let tmp = dir.join("snapshot.tmp");
-    {
-        let mut out = BufWriter::new(File::create(&tmp)?);
-        let head = bincode::serialize(&header).map_err(|e| Error::internal(e.to_string()))?;
-        out.write_all(MAGIC)?;
-        out.write_all(&(head.len() as u64).to_le_bytes())?;
-        out.write_all(&head)?;
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+
+    fn current_header(&self) -> Result<Option<Header>> {
+        match self.open_current()? {
+            Some(file) => Ok(Some(read_header(&mut BufReader::new(file))?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Writes a snapshot of `pinned` and makes it the current one, unless a snapshot at
+    /// least as new became current meanwhile (an install): then that one is kept. Returns
+    /// the current snapshot's path and metadata.
+    pub fn build(
+        &self,
+        meta: SnapshotMeta,
+        nodes: Vec<(u64, String)>,
+        pinned: Vec<Pinned>,
+    ) -> Result<(PathBuf, SnapshotMeta)> {
+        let tag = format!("{:016x}", rand::random::<u64>());
+        let mut images = Vec::new();
+        for (i, p) in pinned.iter().enumerate() {
+            let tmp = self.dir.join(format!("build-{tag}-{i}.db"));
+            {
+                let mut dst = Connection::open(&tmp)?;
+                let backup = rusqlite::backup::Backup::new(&p.conn, &mut dst)?;
+                backup.run_to_completion(1024, std::time::Duration::ZERO, None)?;
+            }
+            let size = fs::metadata(&tmp)?.len();
+            images.push((p.name.clone(), size, tmp));
+        }
+        drop(pinned);
+        let header = Header {
+            meta,
+            nodes,
+            dbs: images.iter().map(|(n, s, _)| (n.clone(), *s)).collect(),
+        };
+        let tmp = self.dir.join(format!("build-{tag}.tmp"));
+        let written = write_snapshot(&tmp, &header, &images);
         for (_, _, path) in &images {
-            io::copy(&mut File::open(path)?, &mut out)?;
+            remove_files(path)?;
         }
-        out.into_inner()
-            .map_err(|e| Error::Io(e.into_error()))?
-            .sync_all()?;
+        written?;
+        let _one_at_a_time = self.renames.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(current) = self.current_header()? {
+            if current.meta.last_log_id >= header.meta.last_log_id {
+                tracing::info!(built = ?header.meta.last_log_id, current = ?current.meta.last_log_id,
+                    "a newer snapshot became current while this one was built; keeping it");
+                fs::remove_file(&tmp)?;
+                return Ok((self.dir.join(CURRENT), current.meta));
+            }
+        }
+        let current = self.dir.join(CURRENT);
+        fs::rename(&tmp, &current)?;
+        durable::sync_dir(&self.dir)?;
+        self.floor.raise(header.meta.last_log_id.map(|l| l.index));
+        Ok((current, header.meta))
     }
-    for (_, _, path) in &images {
-        remove_files(path)?;
+
+    /// A fresh file to receive a snapshot into.
+    pub fn receive_file(&self) -> Result<(PathBuf, File)> {
+        let path = self
+            .dir
+            .join(format!("recv-{:016x}.tmp", rand::random::<u64>()));
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)?;
+        Ok((path, file))
     }
-    let current = dir.join(CURRENT);
-    fs::rename(&tmp, &current)?;
-    sync_dir(dir)?;
-    Ok(current)
+
+    /// Makes a fully received snapshot (covering `meta`) the current one. `file` is normally
+    /// the handle given out for `path`; if it is another file, its content is copied into
+    /// `path` first.
+    pub fn accept(&self, path: &Path, file: &mut File, meta: &SnapshotMeta) -> Result<PathBuf> {
+        use std::os::unix::fs::MetadataExt;
+        file.flush()?;
+        let same =
+            fs::metadata(path).ok().map(|m| m.ino()) == file.metadata().ok().map(|m| m.ino());
+        if !same {
+            file.seek(SeekFrom::Start(0))?;
+            let mut out = File::create(path)?;
+            io::copy(file, &mut out)?;
+            out.sync_all()?;
+        }
+        file.sync_all()?;
+        let _one_at_a_time = self.renames.lock().unwrap_or_else(|p| p.into_inner());
+        let current = self.dir.join(CURRENT);
+        fs::rename(path, &current)?;
+        durable::sync_dir(&self.dir)?;
+        self.floor.raise(meta.last_log_id.map(|l| l.index));
+        Ok(current)
+    }
+
+    /// Opens the current snapshot, positioned at its start.
+    pub fn open_current(&self) -> Result<Option<File>> {
+        match File::open(self.dir.join(CURRENT)) {
+            Ok(f) => Ok(Some(f)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::Io(e)),
+        }
+    }
+}
+
+/// Writes the snapshot file `path` (header, then each image) and fsyncs it.
+fn write_snapshot(path: &Path, header: &Header, images: &[(String, u64, PathBuf)]) -> Result<()> {
+    let mut out = BufWriter::new(File::create(path)?);
+    let head = bincode::serialize(header).map_err(|e| Error::internal(e.to_string()))?;
+    out.write_all(MAGIC)?;
+    out.write_all(&(head.len() as u64).to_le_bytes())?;
+    out.write_all(&head)?;
+    for (_, _, image) in images {
+        io::copy(&mut File::open(image)?, &mut out)?;
+    }
+    out.into_inner()
+        .map_err(|e| Error::Io(e.into_error()))?
+        .sync_all()?;
+    Ok(())
 }
 
 /// Reads a snapshot's header; the reader is left at the first database image.
@@ -133,7 +248,7 @@ pub fn restore(path: &Path, db_dir: &Path) -> Result<Header> {
         }
         fs::rename(&tmp, &target)?;
     }
-    sync_dir(db_dir)?;
+    durable::sync_dir(db_dir)?;
     Ok(header)
 }
 
@@ -146,58 +261,5 @@ pub fn clear_dir(db_dir: &Path) -> Result<()> {
             fs::remove_file(&path)?;
         }
     }
-    Ok(())
-}
-
-/// A fresh file to receive a snapshot into.
-pub fn receive_file(dir: &Path) -> Result<(PathBuf, File)> {
-    let path = dir.join(format!("recv-{:016x}.tmp", rand::random::<u64>()));
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .open(&path)?;
-    Ok((path, file))
-}
-
-/// Makes a fully received snapshot the current one. `file` is normally the handle given out
-/// for `path`; if it is another file, its content is copied into `path` first.
-pub fn accept(dir: &Path, path: &Path, file: &mut File) -> Result<PathBuf> {
-    use std::os::unix::fs::MetadataExt;
-    file.flush()?;
-    let same = fs::metadata(path).ok().map(|m| m.ino()) == file.metadata().ok().map(|m| m.ino());
-    if !same {
-        file.seek(SeekFrom::Start(0))?;
-        let mut out = File::create(path)?;
-        io::copy(file, &mut out)?;
-        out.sync_all()?;
-    }
-    file.sync_all()?;
-    let current = dir.join(CURRENT);
-    fs::rename(path, &current)?;
-    sync_dir(dir)?;
-    for entry in fs::read_dir(dir)? {
-        let p = entry?.path();
-        if p.extension().is_some_and(|e| e == "tmp") {
-            let _ = fs::remove_file(p);
-        }
-    }
-    Ok(current)
-}
-
-/// Opens the current snapshot, positioned at its start.
-pub fn open_current(dir: &Path) -> Result<Option<File>> {
-    match File::open(dir.join(CURRENT)) {
-        Ok(mut f) => {
-            f.seek(SeekFrom::Start(0))?;
-            Ok(Some(f))
-        }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::Io(e)),
-    }
-}
-
-fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)?.sync_all()?;
     Ok(())
 }

@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex};
 use openraft::storage::{RaftStateMachine, Snapshot};
 use openraft::{EntryPayload, RaftSnapshotBuilder};
 
-use super::snapshot::{self, Pinned};
+use super::floor::SnapshotFloor;
+use super::snapshot::{self, Pinned, SnapshotDir};
 use super::{
     any_error, se, Entry, LogId, SnapshotMeta, StorageError, StoredMembership, TypeConfig,
 };
@@ -33,18 +34,22 @@ pub struct SmState {
 pub struct StateMachine {
     registry: Arc<Registry>,
     state: Arc<Mutex<SmState>>,
-    dir: PathBuf,
+    snapshots: Arc<SnapshotDir>,
     receiving: Option<PathBuf>,
 }
 
 impl StateMachine {
-    /// Rebuilds the state from the snapshot in `dir` (if any) into the registry's directory.
-    pub async fn open(dir: &Path, registry: Arc<Registry>) -> crate::Result<StateMachine> {
-        std::fs::create_dir_all(dir)?;
+    /// Rebuilds the state from the snapshot in `dir` (if any) into the registry's directory;
+    /// `floor` follows the snapshot on disk.
+    pub async fn open(
+        dir: &Path,
+        registry: Arc<Registry>,
+        floor: SnapshotFloor,
+    ) -> crate::Result<StateMachine> {
         let sm = StateMachine {
             registry,
             state: Arc::new(Mutex::new(SmState::default())),
-            dir: dir.to_owned(),
+            snapshots: Arc::new(SnapshotDir::open(dir, floor)?),
             receiving: None,
         };
         sm.restore_current().await?;
@@ -63,7 +68,7 @@ impl StateMachine {
     /// Replaces databases and state with the current snapshot (or empties them).
     async fn restore_current(&self) -> crate::Result<()> {
         self.registry.close_all().await;
-        let current = self.dir.join(snapshot::CURRENT);
+        let current = self.snapshots.path().join(snapshot::CURRENT);
         let db_dir = self.registry.dir().to_owned();
         let header = if current.exists() {
             let header = tokio::task::spawn_blocking(move || snapshot::restore(&current, &db_dir))
@@ -92,6 +97,15 @@ impl StateMachine {
         match cmd {
             Command::Noop => {}
             Command::Open { db } => {
+                // A name no node can hold (only an old leader could have proposed one) is
+                // refused the same way everywhere; anything else failing here is this node's.
+                if let Err(e) = crate::sql::registry::check_name(&db) {
+                    tracing::warn!(error = %e, "OPEN entry refused on apply");
+                    let f = e.to_failure();
+                    return Ok(Applied {
+                        error: Some((f.code, f.message)),
+                    });
+                }
                 self.registry.ensure(&db).map_err(write)?;
             }
             Command::Tx { db, origin, ops } => {
@@ -139,12 +153,14 @@ impl StateMachine {
                 .writer
                 .call(|tx| WriterCmd::ApplyMany(items, tx))
                 .await
+                .and_then(|r| r)
                 .map_err(write)?;
             if results.len() != idxs.len() {
                 return Err(write(crate::Error::internal("writer lost apply results")));
             }
             for (idx, res) in idxs.into_iter().zip(results) {
                 if let Err(e) = res {
+                    // Deterministic: every node rejects it the same way (see `apply_many`).
                     tracing::warn!(error = %e, "transaction rejected on apply");
                     let f = e.to_failure();
                     if let Some(slot) = out.get_mut(idx) {
@@ -159,23 +175,30 @@ impl StateMachine {
 
 /// Builds a snapshot from databases pinned when the builder was created.
 pub struct Builder {
-    dir: PathBuf,
+    snapshots: Arc<SnapshotDir>,
     meta: SnapshotMeta,
     nodes: Vec<(u64, String)>,
-    pinned: Mutex<Vec<Pinned>>,
+    /// Every database, pinned at `meta.last_log_id`; or why that could not be done, in which
+    /// case no snapshot is built (one without a database would lose it).
+    pinned: Mutex<crate::Result<Vec<Pinned>>>,
 }
 
 impl RaftSnapshotBuilder<TypeConfig> for Builder {
     async fn build_snapshot(&mut self) -> Result<Snapshot<TypeConfig>, StorageError> {
-        let dir = self.dir.clone();
+        let fail = |e: crate::Error| se::write_snapshot(None, any_error(e));
+        let snapshots = self.snapshots.clone();
         let meta = self.meta.clone();
         let nodes = self.nodes.clone();
-        let pinned = std::mem::take(self.pinned.get_mut().unwrap_or_else(|p| p.into_inner()));
-        let m = meta.clone();
-        let path = tokio::task::spawn_blocking(move || snapshot::build(&dir, m, nodes, pinned))
-            .await
-            .map_err(|e| se::write_snapshot(None, any_error(e)))?
-            .map_err(|e| se::write_snapshot(None, any_error(e)))?;
+        let pinned = std::mem::replace(
+            self.pinned.get_mut().unwrap_or_else(|p| p.into_inner()),
+            Err(crate::Error::internal("snapshot already built")),
+        )
+        .map_err(fail)?;
+        let (path, meta) =
+            tokio::task::spawn_blocking(move || snapshots.build(meta, nodes, pinned))
+                .await
+                .map_err(|e| se::write_snapshot(None, any_error(e)))?
+                .map_err(fail)?;
         let file = tokio::fs::File::open(path)
             .await
             .map_err(|e| se::read_snapshot(None, any_error(e)))?;
@@ -184,6 +207,25 @@ impl RaftSnapshotBuilder<TypeConfig> for Builder {
             meta,
             snapshot: Box::new(file),
         })
+    }
+}
+
+impl StateMachine {
+    /// Commits everything applied and pins every database at that point.
+    async fn pin_all(&self) -> crate::Result<Vec<Pinned>> {
+        for name in self.registry.names() {
+            if let Some(db) = self.registry.get(&name) {
+                db.writer.call(WriterCmd::Flush).await??;
+            }
+        }
+        let mut pinned = Vec::new();
+        for name in self.registry.names() {
+            let p = snapshot::pin(&name, &self.registry.path_of(&name)).map_err(|e| {
+                crate::Error::internal(format!("cannot pin database {name} for a snapshot: {e}"))
+            })?;
+            pinned.push(p);
+        }
+        Ok(pinned)
     }
 }
 
@@ -236,19 +278,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             (st.last_applied, st.membership.clone(), st.nodes.clone())
         };
         // Everything applied must be committed in SQLite before the databases are pinned.
-        for name in self.registry.names() {
-            if let Some(db) = self.registry.get(&name) {
-                let _ = db.writer.call(WriterCmd::Flush).await;
-            }
-        }
-        let mut pinned = Vec::new();
-        for name in self.registry.names() {
-            match snapshot::pin(&name, &self.registry.path_of(&name)) {
-                Ok(p) => pinned.push(p),
-                Err(e) => {
-                    tracing::error!(db = %name, error = %e, "cannot pin database for snapshot")
-                }
-            }
+        let pinned = self.pin_all().await;
+        if let Err(e) = &pinned {
+            tracing::error!(error = %e, "no snapshot can be built");
         }
         let id = match last_applied {
             Some(l) => format!(
@@ -260,7 +292,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             None => format!("0-0-{:x}", rand::random::<u32>()),
         };
         Builder {
-            dir: self.dir.clone(),
+            snapshots: self.snapshots.clone(),
             meta: SnapshotMeta {
                 last_log_id: last_applied,
                 last_membership: membership,
@@ -272,7 +304,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
     }
 
     async fn begin_receiving_snapshot(&mut self) -> Result<Box<tokio::fs::File>, StorageError> {
-        let (path, file) = snapshot::receive_file(&self.dir)
+        let (path, file) = self
+            .snapshots
+            .receive_file()
             .map_err(|e| se::write_snapshot(None, any_error(e)))?;
         self.receiving = Some(path);
         Ok(Box::new(tokio::fs::File::from_std(file)))
@@ -289,8 +323,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             .receiving
             .take()
             .ok_or_else(|| err(crate::Error::internal("no snapshot being received")))?;
-        let dir = self.dir.clone();
-        tokio::task::spawn_blocking(move || snapshot::accept(&dir, &path, &mut file))
+        let snapshots = self.snapshots.clone();
+        let m = meta.clone();
+        tokio::task::spawn_blocking(move || snapshots.accept(&path, &mut file, &m))
             .await
             .map_err(|e| err(crate::Error::internal(e.to_string())))?
             .map_err(err)?;
@@ -301,13 +336,13 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
 
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot<TypeConfig>>, StorageError> {
         let read = |e: crate::Error| se::read_snapshot(None, any_error(e));
-        let Some(mut file) = snapshot::open_current(&self.dir).map_err(read)? else {
+        let Some(mut file) = self.snapshots.open_current().map_err(read)? else {
             return Ok(None);
         };
+        // One handle for the header and the data: a newer snapshot may be renamed over the
+        // current one at any time.
         let header = snapshot::read_header(&mut file).map_err(read)?;
-        let file = snapshot::open_current(&self.dir)
-            .map_err(read)?
-            .ok_or_else(|| read(crate::Error::internal("snapshot vanished")))?;
+        std::io::Seek::rewind(&mut file).map_err(|e| read(e.into()))?;
         Ok(Some(Snapshot {
             meta: header.meta,
             snapshot: Box::new(tokio::fs::File::from_std(file)),

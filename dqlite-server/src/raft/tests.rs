@@ -10,6 +10,7 @@ use super::log_store::LogStore;
 use super::state_machine::StateMachine;
 use super::{any_error, se, StorageError, TypeConfig};
 use crate::sql::registry::Registry;
+use crate::sql::writer::WriterEnv;
 
 /// Removes a test directory when dropped.
 struct DirGuard(PathBuf);
@@ -33,11 +34,15 @@ impl StoreBuilder<TypeConfig, LogStore, StateMachine, DirGuard> for Builder {
         ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).map_err(|e| se::write(any_error(e)))?;
-        let registry = Arc::new(
-            Registry::new(&dir.join("db"), 1, 1, crate::config::DEFAULT_MAX_TX_BYTES)
-                .map_err(|e| se::write(any_error(e)))?,
-        );
-        let sm = StateMachine::open(&dir.join("snapshots"), registry)
+        let env = WriterEnv {
+            node_id: 1,
+            proposer: Default::default(),
+            max_tx_bytes: crate::config::DEFAULT_MAX_TX_BYTES,
+            fatal: Default::default(),
+        };
+        let registry =
+            Arc::new(Registry::new(&dir.join("db"), 1, env).map_err(|e| se::write(any_error(e)))?);
+        let sm = StateMachine::open(&dir.join("snapshots"), registry, Default::default())
             .await
             .map_err(|e| se::write(any_error(e)))?;
         let log = LogStore::open(&dir.join("raft.db")).map_err(|e| se::write(any_error(e)))?;

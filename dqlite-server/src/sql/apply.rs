@@ -11,16 +11,25 @@ impl Writer {
     /// Applies committed entries in log order; one result per entry. The batch is committed
     /// afterwards if every pending transaction has been applied.
     ///
+    /// An entry either applies or fails the same way on every node (an SQL error, a
+    /// constraint: see [`Error::is_deterministic`]), and then it changes nothing anywhere.
+    /// Any other failure (disk full, I/O error, a diverged replica) stops the writer and
+    /// the node: the entry is never skipped.
+    ///
     /// Cutting the batch here instead (see `Writer::cut`) answers early transactions sooner,
-    /// but re-applying the pending ones cost more CPU than it saved on a two-core host
-    /// (kvwrite, 9 workers: ~1,300 instead of ~1,700–2,000 writes/s), so only snapshots cut.
+    /// but re-applying the pending ones cost more CPU than it saved on a two-core host, so
+    /// only snapshots cut.
     pub(super) fn apply_many(&mut self, items: Vec<(Origin, Vec<Op>)>) -> Vec<Result<()>> {
         let mut out = Vec::with_capacity(items.len());
         let mut foreign: Vec<Vec<Op>> = Vec::new();
         for (origin, ops) in items {
+            if self.failed.is_some() {
+                break;
+            }
             if self.is_ours(origin) {
                 self.apply_foreign(std::mem::take(&mut foreign), &mut out);
-                out.push(self.apply_ours());
+                let res = self.apply_ours();
+                out.push(res);
                 continue;
             }
             if self.batch.open || !self.batch.pending.is_empty() || self.tx.is_some() {
@@ -31,13 +40,26 @@ impl Writer {
             foreign.push(ops);
         }
         self.apply_foreign(foreign, &mut out);
-        self.maybe_commit();
+        if self.failed.is_none() {
+            self.maybe_commit();
+        }
         out
+    }
+
+    /// Passes on a deterministic result; any other failure stops the writer.
+    fn settle(&mut self, res: Result<()>) -> Result<()> {
+        match res {
+            Err(e) if !e.is_deterministic() => {
+                self.fail(format!("applying a committed entry failed: {e}"));
+                Err(e)
+            }
+            res => res,
+        }
     }
 
     /// True when the entry is the oldest transaction this writer has in flight.
     fn is_ours(&self, origin: Origin) -> bool {
-        origin.node == self.node_id
+        origin.node == self.env.node_id
             && self
                 .batch
                 .pending
@@ -52,11 +74,17 @@ impl Writer {
         };
         if p.lost {
             let res = self.apply_ops(&p.ops);
-            let _ = p.visible.send(
-                res.as_ref()
-                    .map(|_| ())
-                    .map_err(|e| Error::failure(e.code().unwrap_or(1), e.to_string())),
-            );
+            let res = self.settle(res);
+            if let Err(e) = &res {
+                if e.is_deterministic() {
+                    // It failed the same way everywhere: its client gets that answer.
+                    let code = e.code().unwrap_or(dqlite_proto::code::ERROR);
+                    let _ = p.visible.send(Err(Error::failure(code, e.to_string())));
+                }
+                // Otherwise the sender is dropped: its client learns the outcome is unknown.
+            } else {
+                let _ = p.visible.send(Ok(()));
+            }
             return res;
         }
         self.batch.applied.push(p);
@@ -72,7 +100,12 @@ impl Writer {
             return;
         }
         for ops in &entries {
-            out.push(self.apply_ops(ops));
+            if self.failed.is_some() {
+                return;
+            }
+            let res = self.apply_ops(ops);
+            let res = self.settle(res);
+            out.push(res);
         }
     }
 

@@ -89,13 +89,13 @@ impl Writer {
     pub(super) fn commit_client_tx(&mut self) -> Result<Option<Commit>> {
         let ops = self.take_ops()?;
         let size: u64 = ops.iter().map(Op::size).sum();
-        if size > self.max_tx_bytes {
+        if size > self.env.max_tx_bytes {
             self.rollback_client_tx();
             return Err(Error::failure(
-                18,
+                dqlite_proto::code::TOOBIG,
                 format!(
                     "transaction too large to replicate: {size} bytes of changes (limit {})",
-                    self.max_tx_bytes
+                    self.env.max_tx_bytes
                 ),
             ));
         }
@@ -115,11 +115,11 @@ impl Writer {
         // Proposed here, on the writer thread, so entries reach the log in execution order
         // (its apply comes back through this thread's queue, after this returns). The entry
         // and the pending transaction each keep one copy of the operations.
-        let entry = self.proposer.get().and_then(|propose| {
+        let entry = self.env.proposer.get().and_then(|propose| {
             propose(Command::Tx {
                 db: self.name.clone(),
                 origin: Origin {
-                    node: self.node_id,
+                    node: self.env.node_id,
                     tx: id,
                 },
                 ops: ops.clone(),
@@ -149,10 +149,9 @@ impl Writer {
                     let _ = p.visible.send(Ok(()));
                 }
             }
-            Err(e) => {
-                tracing::error!(error = %e, "batch commit failed; re-applying");
-                self.reset(false);
-            }
+            // Every transaction in the batch is committed in raft: failing to commit them
+            // here is a fault of this node alone.
+            Err(e) => self.fail(format!("committing applied transactions failed: {e}")),
         }
     }
 
@@ -180,8 +179,7 @@ impl Writer {
             .conn
             .execute_batch(&format!("ROLLBACK TO {sp}; RELEASE {sp}; COMMIT"));
         if let Err(e) = res {
-            tracing::error!(error = %e, "committing the applied transactions failed; re-applying");
-            return self.reset(false);
+            return self.fail(format!("committing applied transactions failed: {e}"));
         }
         self.batch.open = false;
         for p in self.batch.applied.drain(..) {
@@ -205,23 +203,27 @@ impl Writer {
     }
 
     /// Rolls the batch back; re-applies the applied transactions; drops (`drop_pending`) or
-    /// marks lost the pending ones. Any client transaction in progress is gone.
+    /// marks lost the pending ones. Any client transaction in progress is gone. An applied
+    /// transaction is committed in raft, so failing to re-apply it stops the writer.
     pub(super) fn reset(&mut self, drop_pending: bool) {
         self.pk_cache.clear();
         self.tx = None;
         self.session = None;
         if !self.conn.is_autocommit() {
             if let Err(e) = self.conn.execute_batch("ROLLBACK") {
-                tracing::error!(error = %e, "rollback failed");
+                return self.fail(format!("rolling back the batch failed: {e}"));
             }
         }
         self.batch.open = false;
         for p in std::mem::take(&mut self.batch.applied) {
-            let res = self.apply_ops(&p.ops);
-            if let Err(e) = &res {
-                tracing::error!(error = %e, "re-applying a committed transaction failed");
+            match self.apply_ops(&p.ops) {
+                Ok(()) => {
+                    let _ = p.visible.send(Ok(()));
+                }
+                Err(e) => {
+                    return self.fail(format!("re-applying a committed transaction failed: {e}"))
+                }
             }
-            let _ = p.visible.send(res);
         }
         if drop_pending {
             self.batch.pending.clear();

@@ -32,6 +32,7 @@ pub const SQLITE_CHANGESET_CONSTRAINT: c_int = 4;
 pub const SQLITE_CHANGESET_FOREIGN_KEY: c_int = 5;
 pub const SQLITE_CHANGESET_OMIT: c_int = 0;
 pub const SQLITE_CHANGESET_REPLACE: c_int = 1;
+pub const SQLITE_CHANGESET_ABORT: c_int = 2;
 pub const SQLITE_DBCONFIG_ENABLE_TRIGGER: c_int = 1003;
 
 pub type FilterFn = unsafe extern "C" fn(ctx: *mut c_void, table: *const c_char) -> c_int;

@@ -137,6 +137,7 @@ async fn entries_applied_together_fail_one_by_one() {
         .follower
         .call(|r| WriterCmd::ApplyMany(items, r))
         .await
+        .and_then(|r| r)
         .expect("writer");
     let ok: Vec<bool> = results.iter().map(|r| r.is_ok()).collect();
     assert_eq!(ok, [true, false, true]);

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use super::queue::WriteQueue;
 use super::reader::ReadPool;
-use super::writer::{Proposer, ProposerSlot, Writer, WriterCmd, WriterHandle};
+use super::writer::{Proposer, Writer, WriterCmd, WriterEnv, WriterHandle};
 use crate::error::{Error, Result};
 
 /// One database.
@@ -28,34 +28,30 @@ pub struct Db {
 /// All databases of the node.
 pub struct Registry {
     dir: PathBuf,
-    node_id: u64,
     generation: AtomicU64,
     dbs: Mutex<HashMap<String, Arc<Db>>>,
-    proposer: ProposerSlot,
-    max_tx_bytes: u64,
+    env: WriterEnv,
     /// The shared read pool.
     pub readers: ReadPool,
 }
 
 impl Registry {
-    /// A registry over `dir` (created if missing), with `readers` read threads; writers refuse
-    /// transactions over `max_tx_bytes` of changes.
-    pub fn new(dir: &Path, node_id: u64, readers: usize, max_tx_bytes: u64) -> Result<Registry> {
-        std::fs::create_dir_all(dir)?;
+    /// A registry over `dir` (created if missing), with `readers` read threads; its writers
+    /// share `env`.
+    pub fn new(dir: &Path, readers: usize, env: WriterEnv) -> Result<Registry> {
+        crate::durable::create_dir_all(dir)?;
         Ok(Registry {
             dir: dir.to_owned(),
-            node_id,
             generation: AtomicU64::new(1),
             dbs: Mutex::new(HashMap::new()),
-            proposer: ProposerSlot::default(),
-            max_tx_bytes,
+            env,
             readers: ReadPool::start(readers)?,
         })
     }
 
     /// Sets how writers propose finished transactions (once, when raft runs).
     pub fn set_proposer(&self, proposer: Proposer) {
-        let _ = self.proposer.set(proposer);
+        let _ = self.env.proposer.set(proposer);
     }
 
     /// The directory holding the database files.
@@ -68,6 +64,16 @@ impl Registry {
         self.lock().get(name).cloned()
     }
 
+    /// How many databases this node has.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// True when this node has no database.
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+
     /// Names of all databases, sorted.
     pub fn names(&self) -> Vec<String> {
         let mut names: Vec<String> = self.lock().keys().cloned().collect();
@@ -75,22 +81,18 @@ impl Registry {
         names
     }
 
-    /// The database named `name`, creating its file and writer on first use.
+    /// The database named `name`, creating its file and writer on first use. A name that
+    /// [`check_name`] refuses is refused here too, the same way on every node.
     pub fn ensure(&self, name: &str) -> Result<Arc<Db>> {
         let mut dbs = self.lock();
         if let Some(db) = dbs.get(name) {
             return Ok(db.clone());
         }
+        check_name(name)?;
         let path = self.path_of(name);
         let db = Arc::new(Db {
             name: name.to_owned(),
-            writer: Writer::spawn(
-                &path,
-                self.node_id,
-                name,
-                self.proposer.clone(),
-                self.max_tx_bytes,
-            )?,
+            writer: Writer::spawn(&path, name, self.env.clone())?,
             path,
             generation: self.generation.fetch_add(1, Ordering::Relaxed),
             queue: WriteQueue::default(),
@@ -125,6 +127,29 @@ impl Registry {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Db>>> {
         self.dbs.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// Longest database file name: a file system's 255-byte limit, less room for SQLite's
+/// `-journal` suffix and a margin.
+pub const MAX_FILE_NAME: usize = 240;
+
+/// Whether `name` can be a database on every node: its file name ([`file_name`]) must fit
+/// [`MAX_FILE_NAME`]. This depends on the name alone, so the leader checks it before it
+/// proposes an OPEN and every node gives the same answer when it applies one. The error is
+/// `SQLITE_ERROR` with a message naming the limit.
+pub fn check_name(name: &str) -> Result<()> {
+    let len = file_name(name).len();
+    if len > MAX_FILE_NAME {
+        return Err(Error::failure(
+            dqlite_proto::code::ERROR,
+            format!(
+                "database name too long: {} bytes, {len} once encoded as a file name (limit \
+                 {MAX_FILE_NAME}; bytes outside [A-Za-z0-9._-] take 3)",
+                name.len()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// `db-` followed by the name with every byte outside `[A-Za-z0-9._-]` percent-encoded.

@@ -88,9 +88,14 @@ impl Drop for Session {
 /// Applies a changeset recorded on the leader to `conn`, inside the caller's transaction.
 ///
 /// Triggers are switched off for the duration (their effects are in the changeset) and
-/// foreign-key actions are not run. Conflicts can only come from `sqlite_sequence` (which the
-/// apply itself updates) or from a diverged replica: both are resolved by taking the leader's
-/// row, so every node ends up with the leader's image.
+/// foreign-key actions are not run.
+///
+/// The changeset carries the leader's old image of every row it updates or deletes, and
+/// every row it inserts was absent there, so on a replica holding the same data it applies
+/// without a single conflict. Conflicts on `sqlite_sequence` are expected (the apply itself
+/// updates it) and take the leader's row. Any other conflict means this replica's data
+/// differs from the leader's: the apply stops and fails with [`Error::Diverged`], naming the
+/// table, which stops the node (it is never papered over by taking the leader's row).
 pub fn apply_changeset(conn: &Connection, changeset: &[u8]) -> Result<()> {
     if changeset.is_empty() {
         return Ok(());
@@ -98,8 +103,10 @@ pub fn apply_changeset(conn: &Connection, changeset: &[u8]) -> Result<()> {
     let len = c_int::try_from(changeset.len())
         .map_err(|_| Error::internal("changeset larger than 2 GiB"))?;
     let _triggers = TriggersOff::new(conn)?;
+    let mut diverged: Option<String> = None;
     // SAFETY: the changeset buffer outlives the call; SQLite only reads it despite the
-    // `void *` parameter.
+    // `void *` parameter. The context pointer is `diverged`, alive for the whole call and
+    // touched only by `on_conflict` on this thread.
     let rc = unsafe {
         ffi::sqlite3changeset_apply_v2(
             conn.handle(),
@@ -107,17 +114,20 @@ pub fn apply_changeset(conn: &Connection, changeset: &[u8]) -> Result<()> {
             changeset.as_ptr() as *mut c_void,
             None,
             Some(on_conflict),
-            ptr::null_mut(),
+            (&mut diverged as *mut Option<String>).cast::<c_void>(),
             ptr::null_mut(),
             ptr::null_mut(),
             ffi::SQLITE_CHANGESETAPPLY_FKNOACTION,
         )
     };
+    if let Some(what) = diverged {
+        return Err(Error::Diverged(what));
+    }
     check(conn, rc)
 }
 
 unsafe extern "C" fn on_conflict(
-    _ctx: *mut c_void,
+    ctx: *mut c_void,
     kind: c_int,
     iter: *mut ffi::sqlite3_changeset_iter,
 ) -> c_int {
@@ -133,8 +143,17 @@ unsafe extern "C" fn on_conflict(
             .to_string_lossy()
             .into_owned()
     };
-    if name != "sqlite_sequence" {
-        tracing::warn!(table = %name, kind, "changeset conflict on apply; taking the leader's row");
+    if name != "sqlite_sequence" && kind != ffi::SQLITE_CHANGESET_FOREIGN_KEY {
+        let what = match kind {
+            ffi::SQLITE_CHANGESET_DATA => "a row differs from the leader's old image",
+            ffi::SQLITE_CHANGESET_NOTFOUND => "a row the leader changed is missing",
+            ffi::SQLITE_CHANGESET_CONFLICT => "a row the leader inserted already exists",
+            _ => "a constraint fails that held on the leader",
+        };
+        // SAFETY: `ctx` is the `Option<String>` that `apply_changeset` passed in.
+        let slot = unsafe { &mut *ctx.cast::<Option<String>>() };
+        slot.get_or_insert_with(|| format!("table {name}: {what}"));
+        return ffi::SQLITE_CHANGESET_ABORT;
     }
     match kind {
         ffi::SQLITE_CHANGESET_DATA | ffi::SQLITE_CHANGESET_CONFLICT => {

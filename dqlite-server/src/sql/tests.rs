@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use dqlite_proto::Value;
 
 use super::exec::Mode;
-use super::writer::{Outcome, Proposer, StmtJob, Writer, WriterCmd, WriterHandle};
+use super::writer::{Outcome, Proposer, StmtJob, Writer, WriterCmd, WriterEnv, WriterHandle};
 use crate::command::{Command, Op, Origin};
 
 pub(super) const LEADER: u64 = 1;
@@ -50,15 +50,19 @@ impl Pair {
         });
         let slot = Arc::new(OnceLock::new());
         let _ = slot.set(proposer);
+        let env = |node_id, proposer| WriterEnv {
+            node_id,
+            proposer,
+            max_tx_bytes,
+            fatal: Default::default(),
+        };
         Pair {
-            leader: Writer::spawn(&dir.join("leader"), LEADER, "l", slot, max_tx_bytes)
+            leader: Writer::spawn(&dir.join("leader"), "l", env(LEADER, slot))
                 .expect("leader writer"),
             follower: Writer::spawn(
                 &dir.join("follower"),
-                FOLLOWER,
                 "f",
-                Default::default(),
-                max_tx_bytes,
+                env(FOLLOWER, Default::default()),
             )
             .expect("follower writer"),
             proposed,
@@ -93,7 +97,7 @@ impl Pair {
     ) -> crate::Result<()> {
         let mut results = writer
             .call(|r| WriterCmd::ApplyMany(vec![(origin, ops)], r))
-            .await?;
+            .await??;
         results
             .pop()
             .unwrap_or_else(|| Err(crate::Error::internal("no apply result")))
@@ -319,6 +323,7 @@ async fn a_snapshot_flush_keeps_an_open_client_transaction() {
     p.leader
         .call(WriterCmd::Flush)
         .await
+        .and_then(|r| r)
         .expect("flush while the transaction is open");
     p.run("INSERT INTO t VALUES (2)", vec![], true)
         .await

@@ -27,6 +27,7 @@ use super::stmt::RawStmt;
 use super::tx::TxState;
 use crate::command::{Command, Op, Origin};
 use crate::error::{Error, Result};
+use crate::fatal::Fatal;
 use crate::raft::EntryReply;
 
 /// Hands a finished transaction's entry to raft. It runs on the writer thread, so entries are
@@ -35,6 +36,19 @@ pub type Proposer = Arc<dyn Fn(Command) -> Option<EntryReply> + Send + Sync>;
 
 /// Where writers find the node's [`Proposer`] (set once raft runs).
 pub type ProposerSlot = Arc<OnceLock<Proposer>>;
+
+/// What every writer of a node shares.
+#[derive(Clone)]
+pub struct WriterEnv {
+    /// This node's id (the `node` of the origins it proposes).
+    pub node_id: u64,
+    /// How finished transactions are proposed.
+    pub proposer: ProposerSlot,
+    /// Transactions with more bytes of changes are refused (SQLITE_TOOBIG).
+    pub max_tx_bytes: u64,
+    /// Raised when an entry cannot be applied here for reasons of this node alone.
+    pub fatal: Fatal,
+}
 
 /// One statement to run on the writer.
 #[derive(Debug)]
@@ -111,13 +125,15 @@ pub enum WriterCmd {
     Stmt(StmtJob, Reply<Outcome>),
     /// Prepare (for PREPARE inside a transaction): parameter count and tail offset.
     Prepare(String, Reply<(usize, usize)>),
-    /// Apply committed entries, in log order (one result each).
-    ApplyMany(Vec<(Origin, Vec<Op>)>, oneshot::Sender<Vec<Result<()>>>),
+    /// Apply committed entries, in log order: one result each (an error every node meets
+    /// the same way), or an error for the whole call when this node cannot apply them and
+    /// has stopped (see [`crate::fatal`]).
+    ApplyMany(Vec<(Origin, Vec<Op>)>, Reply<Vec<Result<()>>>),
     /// Roll back the client transaction of `owner`, or everything when `None` (leadership
     /// lost: pending transactions are dropped).
     Abort(Option<u64>, oneshot::Sender<()>),
-    /// Commit everything applied so far (before a snapshot).
-    Flush(oneshot::Sender<()>),
+    /// Commit everything applied so far (before a snapshot); fails when the writer stopped.
+    Flush(Reply<()>),
     /// Stop the thread and close the connection.
     Close(oneshot::Sender<()>),
 }
@@ -154,25 +170,18 @@ pub struct Writer {
     pub(super) tx: Option<TxState>,
     pub(super) batch: Batch,
     deferred: VecDeque<(StmtJob, Reply<Outcome>)>,
-    pub(super) node_id: u64,
     pub(super) name: String,
-    pub(super) proposer: ProposerSlot,
+    pub(super) env: WriterEnv,
     pub(super) next_tx: u64,
-    pub(super) max_tx_bytes: u64,
+    /// Set once this writer met a fault of its own node: it serves nothing more.
+    pub(super) failed: Option<String>,
     pub(super) conn: Connection,
 }
 
 impl Writer {
     /// Opens (creating if needed) the database file and starts its thread; finished
-    /// transactions are proposed through `proposer` once it is set, those with more than
-    /// `max_tx_bytes` of changes are refused.
-    pub fn spawn(
-        path: &Path,
-        node_id: u64,
-        name: &str,
-        proposer: ProposerSlot,
-        max_tx_bytes: u64,
-    ) -> Result<WriterHandle> {
+    /// transactions are proposed through `env.proposer` once it is set.
+    pub fn spawn(path: &Path, name: &str, env: WriterEnv) -> Result<WriterHandle> {
         let mut conn = super::open_connection(path)?;
         let auth: AuthSlot = Arc::new(Mutex::new(AuthInfo::default()));
         classify::install_authorizer(&mut conn, auth.clone())?;
@@ -184,11 +193,10 @@ impl Writer {
             tx: None,
             batch: Batch::default(),
             deferred: VecDeque::new(),
-            node_id,
             name: name.to_owned(),
-            proposer,
+            env,
             next_tx: rand::random::<u64>() >> 16,
-            max_tx_bytes,
+            failed: None,
             conn,
         };
         let (tx, rx) = mpsc::channel();
@@ -200,6 +208,12 @@ impl Writer {
 
     fn run(mut self, rx: mpsc::Receiver<WriterCmd>) {
         while let Ok(cmd) = rx.recv() {
+            if self.failed.is_some() {
+                if self.serve_failed(cmd) {
+                    return;
+                }
+                continue;
+            }
             match cmd {
                 WriterCmd::Stmt(job, reply) => {
                     // Jobs queued behind deferred ones keep their order (FIFO).
@@ -214,7 +228,8 @@ impl Writer {
                     let _ = reply.send(self.prepare(&sql));
                 }
                 WriterCmd::ApplyMany(items, reply) => {
-                    let _ = reply.send(self.apply_many(items));
+                    let results = self.apply_many(items);
+                    let _ = reply.send(self.unless_failed(results));
                 }
                 WriterCmd::Abort(None, reply) => {
                     self.reset(true);
@@ -231,7 +246,7 @@ impl Writer {
                 }
                 WriterCmd::Flush(reply) => {
                     self.flush();
-                    let _ = reply.send(());
+                    let _ = reply.send(self.unless_failed(()));
                 }
                 WriterCmd::Close(reply) => {
                     self.reset(true);
@@ -240,9 +255,76 @@ impl Writer {
                     return;
                 }
             }
-            self.run_deferred();
+            if self.failed.is_none() {
+                self.run_deferred();
+            }
         }
         self.reset(true);
+    }
+
+    /// `value`, or the fault that stopped this writer.
+    fn unless_failed<T>(&self, value: T) -> Result<T> {
+        match &self.failed {
+            Some(why) => Err(Error::internal(format!(
+                "database {} cannot apply: {why}",
+                self.name
+            ))),
+            None => Ok(value),
+        }
+    }
+
+    /// Serves a command after a fault: nothing runs or applies any more. Returns true when
+    /// the thread must end.
+    fn serve_failed(&mut self, cmd: WriterCmd) -> bool {
+        match cmd {
+            WriterCmd::Stmt(_, reply) => {
+                let _ = reply.send(Err(Error::NotLeader));
+            }
+            WriterCmd::Prepare(_, reply) => {
+                let _ = reply.send(Err(Error::NotLeader));
+            }
+            WriterCmd::ApplyMany(_, reply) => {
+                let _ = reply.send(self.unless_failed(Vec::new()));
+            }
+            WriterCmd::Flush(reply) => {
+                let _ = reply.send(self.unless_failed(()));
+            }
+            WriterCmd::Abort(_, reply) => {
+                let _ = reply.send(());
+            }
+            WriterCmd::Close(reply) => {
+                let _ = reply.send(());
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Stops this writer for a fault of this node alone (see [`crate::fatal`]): the node is
+    /// told to stop, every transaction in flight is dropped (its client learns that the
+    /// outcome is unknown, 10506) and nothing runs or applies any more. Nothing is committed
+    /// that was not already: on restart the database is rebuilt from snapshot and log.
+    pub(super) fn fail(&mut self, why: String) {
+        if self.failed.is_some() {
+            return;
+        }
+        self.env
+            .fatal
+            .raise(format!("database {}: {why}", self.name));
+        self.failed = Some(why);
+        self.tx = None;
+        self.session = None;
+        self.cache.clear();
+        self.pk_cache.clear();
+        if !self.conn.is_autocommit() {
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        self.batch.open = false;
+        self.batch.applied.clear();
+        self.batch.pending.clear();
+        for (_, r) in self.deferred.drain(..) {
+            let _ = r.send(Err(Error::NotLeader));
+        }
     }
 
     /// True when `job` would start a transaction the batch cannot take now.

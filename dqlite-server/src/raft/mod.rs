@@ -15,6 +15,8 @@ pub mod snapshot;
 pub mod state_machine;
 
 #[cfg(test)]
+mod hardening_tests;
+#[cfg(test)]
 mod segment_tests;
 #[cfg(test)]
 mod tests;

@@ -18,6 +18,8 @@ mod tx;
 pub mod writer;
 
 #[cfg(test)]
+mod failstop_tests;
+#[cfg(test)]
 mod pipeline_tests;
 #[cfg(test)]
 mod tests;

@@ -9,6 +9,7 @@ use dqlite_proto::Value;
 use super::exec::Mode;
 use super::writer::{Outcome, Proposer, StmtJob, Writer, WriterCmd, WriterEnv, WriterHandle};
 use crate::command::{Command, Op, Origin};
+use crate::fatal::Fatal;
 
 pub(super) const LEADER: u64 = 1;
 const FOLLOWER: u64 = 2;
@@ -20,6 +21,8 @@ pub(super) struct Pair {
     pub(super) leader: WriterHandle,
     pub(super) follower: WriterHandle,
     proposed: Proposed,
+    /// Raised when the follower stops for a fault of its own.
+    pub(super) follower_fatal: Fatal,
     dir: std::path::PathBuf,
 }
 
@@ -50,22 +53,24 @@ impl Pair {
         });
         let slot = Arc::new(OnceLock::new());
         let _ = slot.set(proposer);
-        let env = |node_id, proposer| WriterEnv {
+        let follower_fatal = Fatal::default();
+        let env = |node_id, proposer, fatal| WriterEnv {
             node_id,
             proposer,
             max_tx_bytes,
-            fatal: Default::default(),
+            fatal,
         };
         Pair {
-            leader: Writer::spawn(&dir.join("leader"), "l", env(LEADER, slot))
+            leader: Writer::spawn(&dir.join("leader"), "l", env(LEADER, slot, Fatal::default()))
                 .expect("leader writer"),
             follower: Writer::spawn(
                 &dir.join("follower"),
                 "f",
-                env(FOLLOWER, Default::default()),
+                env(FOLLOWER, Default::default(), follower_fatal.clone()),
             )
             .expect("follower writer"),
             proposed,
+            follower_fatal,
             dir,
         }
     }
@@ -133,6 +138,12 @@ impl Pair {
             Pair::apply(&self.follower, origin, ops).await?;
         }
         Ok(())
+    }
+
+    /// Runs `sql` directly on the file of `who`, behind raft's back.
+    pub(super) fn tamper(&self, who: &str, sql: &str) {
+        let conn = rusqlite::Connection::open(self.dir.join(who)).expect("open");
+        conn.execute_batch(sql).expect("tamper");
     }
 
     pub(super) fn dump(&self, who: &str, sql: &str) -> Vec<String> {

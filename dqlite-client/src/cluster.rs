@@ -8,9 +8,10 @@ use dqlite_proto::{File, NodeInfo, Role};
 
 use crate::connection::Connection;
 use crate::connector::Connector;
-use crate::db::{judge, Db, Kind};
+use crate::db::Db;
 use crate::error::Result;
 use crate::ops::NodeMetadata;
+use crate::outcome::{judge, Kind};
 use crate::pool::Pool;
 use crate::retry::{retry_delay, Backoff};
 use crate::store::{InMemoryNodeStore, NodeStore};

@@ -6,9 +6,10 @@ use std::time::Instant;
 
 use dqlite_proto::{Frame, Value};
 
-use crate::connection::{Connection, OP_RECEIVE};
-use crate::error::{Error, Result, RetryAction};
+use crate::connection::Connection;
+use crate::error::{Error, Result};
 use crate::ops::ExecResult;
+use crate::outcome::{judge, Kind};
 use crate::pool::{Pool, PooledConn};
 use crate::retry::{retry_delay, Backoff};
 use crate::row::Row;
@@ -16,15 +17,6 @@ use crate::rows::{Rows, Source};
 use crate::sql;
 use crate::stmt::Conn;
 use crate::types::IntoParams;
-
-/// Whether a request may have changed the database.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
-    /// Cannot write: safe to send again after any failure.
-    Read,
-    /// May write: after it was sent, a lost reply makes the outcome unknown.
-    Write,
-}
 
 /// One request the retry loop may send several times.
 #[derive(Debug, Clone, Copy)]
@@ -80,39 +72,11 @@ impl<'a> Op<'a> {
 ///
 /// A write whose outcome is unknown (leadership lost while committing, or the connection
 /// dropped after the request was sent) is never retried: it fails with
-/// [`Error::CommitUnknown`].
+/// [`Error::CommitUnknown`]. So does any failure of a multi-statement write once it was
+/// sent (see [`Db::execute`]).
 #[derive(Debug, Clone)]
 pub struct Db {
     pub(crate) pool: Arc<Pool>,
-}
-
-/// True when an error was raised after the request had been completely sent.
-fn after_send(e: &Error) -> bool {
-    match e {
-        Error::Io { op, .. } | Error::Timeout { op, .. } => *op == OP_RECEIVE,
-        Error::Protocol { .. } => true,
-        _ => false,
-    }
-}
-
-/// Classifies a failed attempt: the error to report and whether to try again.
-pub(crate) fn judge(err: Error, kind: Kind, retry_busy: bool) -> (Error, RetryAction) {
-    let unknown = kind == Kind::Write && (err.is_leadership_lost() || after_send(&err));
-    if unknown {
-        return (
-            Error::CommitUnknown {
-                source: Box::new(err),
-            },
-            RetryAction::None,
-        );
-    }
-    let action = match err.retry_action() {
-        RetryAction::Backoff if !retry_busy => RetryAction::None,
-        RetryAction::None if err.is_connection_error() => RetryAction::Rediscover,
-        RetryAction::None if err.is_leadership_lost() => RetryAction::Rediscover,
-        action => action,
-    };
-    (err, action)
 }
 
 impl Db {
@@ -171,6 +135,20 @@ impl Db {
     /// Executes one or more statements (EXEC_SQL) in autocommit mode; the result describes
     /// the last statement. Text that opens a transaction without closing it is refused: use
     /// [`Db::begin`] or [`Db::transaction`].
+    ///
+    /// # Several statements
+    ///
+    /// The server runs the statements of one text one after the other, each as its own
+    /// transaction, and stops at the first failure, whose FAILURE does not say which
+    /// statement failed. So a text of several statements of which one may write (split as
+    /// SQLite does: `;` inside strings, comments or a `CREATE TRIGGER ... END` body, and
+    /// a trailing `;`, do not count) is sent at most once: any failure after it was sent,
+    /// even not-leader (10250) or busy with [`Config::retry_busy`](crate::Config), fails with
+    /// [`Error::CommitUnknown`] because earlier statements may have committed; the wrapped
+    /// error tells what the server said. Only failures before the text reached the server
+    /// (no leader, dial or send errors) are retried. To have a group of writes retried
+    /// safely, run them in [`Db::transaction`] or as separate calls. Texts made only of
+    /// SELECT, VALUES and EXPLAIN statements are retried like any read.
     pub async fn execute(&self, sql: &str, params: impl IntoParams) -> Result<ExecResult> {
         if sql::leaves_transaction_open(sql) {
             return Err(Error::InvalidRequest(
@@ -178,12 +156,11 @@ impl Db {
             ));
         }
         let params = params.into_params()?;
-        let kind = if sql::is_read_only(sql) {
-            Kind::Read
-        } else {
-            Kind::Write
-        };
-        let op = Op::new(kind, self.retry_busy(), Request::Exec(sql, &params));
+        let op = Op::new(
+            Kind::of_sql(sql),
+            self.retry_busy(),
+            Request::Exec(sql, &params),
+        );
         match self.with_retry(op).await?.0 {
             Output::Exec(res) => Ok(res),
             _ => Err(Error::protocol(
@@ -194,15 +171,15 @@ impl Db {
     }
 
     /// Runs a query (QUERY_SQL) and streams its rows. The returned [`Rows`] holds a pooled
-    /// connection until it is read to the end or dropped.
+    /// connection until it is read to the end or dropped. A text that may write is retried
+    /// under the same rules as [`Db::execute`].
     pub async fn query(&self, sql: &str, params: impl IntoParams) -> Result<Rows<'static>> {
         let params = params.into_params()?;
-        let kind = if sql::is_read_only(sql) {
-            Kind::Read
-        } else {
-            Kind::Write
-        };
-        let op = Op::new(kind, self.retry_busy(), Request::Query(sql, &params));
+        let op = Op::new(
+            Kind::of_sql(sql),
+            self.retry_busy(),
+            Request::Query(sql, &params),
+        );
         match self.with_retry(op).await? {
             (Output::Rows(frame), conn) => Rows::new(Source::Pooled(conn), frame, self.max_empty()),
             _ => Err(Error::protocol(self.name(), "internal: query gave no ROWS")),

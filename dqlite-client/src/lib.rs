@@ -34,7 +34,17 @@
 //!   reads) are retried on the new leader. A write whose outcome is unknown is never retried:
 //!   it fails with [`Error::CommitUnknown`]. SQLITE_BUSY is retried only with
 //!   [`Config::retry_busy`]; [`Db::transaction`] always retries a whole transaction on busy or
-//!   a leader change before commit.
+//!   a leader change before commit (so its closure may run more than once).
+//! - **Several statements in one text** (`"INSERT ..; INSERT .."`): the server commits them
+//!   one by one and its FAILURE does not say which one failed, so once such a write was
+//!   sent *any* failure (not-leader and busy included) is [`Error::CommitUnknown`] and it is
+//!   never sent again; see [`Db::execute`]. `;` in strings, comments and trigger bodies, and
+//!   a trailing `;`, do not make a text multi-statement.
+//! - **Paths without retries** ([`Conn`], [`Statement`], [`Transaction`]) classify failures
+//!   with the same rule: a write that may have committed (10506, or a lost reply after it
+//!   was sent) is [`Error::CommitUnknown`]; reads keep their error. Inside a
+//!   [`Transaction`] only text that may commit (COMMIT, END) counts as a write, since the
+//!   server rolls an unfinished transaction back.
 //! - **Deadlines**: dialling, every request and every follow-up ROWS batch are bounded.
 //! - **Results** stream batch by batch ([`Rows`]); dropping one early interrupts the rest.
 //! - **Servers**: schema-1 parameter tuples (more than 255 parameters) are sent only after a
@@ -45,7 +55,8 @@
 //! `dial` → `connection` (framed I/O, one request in flight) → `ops` (typed requests) →
 //! `connector` (leader discovery) → `pool` → `db`, `tx`, `stmt` (public API); `cluster`
 //! (admin), `rows`/`row` (results), `types` (conversions), `store` (node stores), `error`,
-//! `retry` (backoff), `sql` (statement scanning).
+//! `outcome` (which failures leave a write's outcome unknown), `retry` (backoff), `sql`
+//! (statement splitting).
 #![warn(missing_docs)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
@@ -57,6 +68,7 @@ mod db;
 mod dial;
 mod error;
 mod ops;
+mod outcome;
 mod pool;
 mod retry;
 mod row;

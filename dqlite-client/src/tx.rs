@@ -1,12 +1,19 @@
 //! Interactive transactions: [`Db::begin`] and the retrying [`Db::transaction`] helper.
+//!
+//! Nothing a transaction runs commits before its COMMIT, and the server rolls an unfinished
+//! transaction back when its connection goes. So a failed statement inside one leaves
+//! nothing applied and keeps its error, while COMMIT (or any text that may commit, sent
+//! through [`Transaction::execute`]) whose outcome is unknown fails with
+//! [`Error::CommitUnknown`] and is never retried.
 
 use std::time::Instant;
 
 use futures::future::BoxFuture;
 
-use crate::db::{judge, Db, Kind, Op, Request};
+use crate::db::{Db, Op, Request};
 use crate::error::{Error, Result, RetryAction};
 use crate::ops::ExecResult;
+use crate::outcome::{judge, Kind};
 use crate::retry::{retry_delay, Backoff};
 use crate::row::Row;
 use crate::rows::Rows;
@@ -17,6 +24,10 @@ use crate::types::IntoParams;
 ///
 /// Finish it with [`Transaction::commit`] or [`Transaction::rollback`]. Dropped unfinished, it
 /// is rolled back in the background and its connection returns to the pool afterwards.
+///
+/// Requests are not retried. A statement that fails keeps its error (the transaction has
+/// committed nothing); text that may commit (COMMIT, END, or a ROLLBACK followed by more
+/// statements) whose outcome is unknown fails with [`Error::CommitUnknown`].
 #[derive(Debug)]
 pub struct Transaction {
     conn: Option<Conn>,
@@ -29,7 +40,7 @@ impl Db {
         let op = Op::new(Kind::Read, false, Request::Exec("BEGIN", &[]));
         let (_, conn) = self.with_retry(op).await?;
         Ok(Transaction {
-            conn: Some(Conn::new(conn, max_empty)),
+            conn: Some(Conn::new(conn, max_empty).in_transaction()),
         })
     }
 
@@ -37,6 +48,12 @@ impl Db {
     /// database was busy or the leader changed before the commit, the whole closure runs
     /// again on a new transaction, within the retry budget. A commit whose outcome is
     /// unknown is never retried ([`Error::CommitUnknown`]).
+    ///
+    /// **The closure may run more than once.** Everything it does through `tx` is rolled
+    /// back before a new attempt, but a side effect it performs any other way (a write
+    /// through another [`Db`] call or transaction, a message sent, a counter bumped) is
+    /// repeated on every attempt. Keep such effects out of the closure, or after the call
+    /// returns.
     ///
     /// The closure returns a boxed future, so the whole call stays `Send`:
     ///
@@ -96,7 +113,8 @@ impl Transaction {
             .ok_or_else(|| Error::InvalidRequest("the transaction is finished".into()))
     }
 
-    /// Executes SQL inside the transaction.
+    /// Executes SQL inside the transaction. Text that may commit (COMMIT, END) and whose
+    /// outcome is unknown fails with [`Error::CommitUnknown`]; other failures keep their error.
     pub async fn execute(&mut self, sql: &str, params: impl IntoParams) -> Result<ExecResult> {
         self.conn()?.execute(sql, params).await
     }
@@ -127,21 +145,19 @@ impl Transaction {
     }
 
     /// Commits. Leadership lost during the commit, or a connection lost after `COMMIT` was
-    /// sent, gives [`Error::CommitUnknown`].
+    /// sent, gives [`Error::CommitUnknown`] (the connection classifies COMMIT as a write).
     pub async fn commit(mut self) -> Result<()> {
         let mut conn = self
             .conn
             .take()
             .ok_or_else(|| Error::InvalidRequest("finished".into()))?;
-        match conn.execute("COMMIT", ()).await {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                // A failed COMMIT may leave the transaction open (deferred constraints):
-                // closing the connection makes the server roll it back.
-                conn.into_inner().discard();
-                Err(judge(e, Kind::Write, false).0)
-            }
+        let res = conn.execute("COMMIT", ()).await;
+        if res.is_err() {
+            // A failed COMMIT may leave the transaction open (deferred constraints):
+            // closing the connection makes the server roll it back.
+            conn.into_inner().discard();
         }
+        res.map(drop)
     }
 
     /// Rolls back.

@@ -1,8 +1,10 @@
 //! Deterministic failover tests against scripted fake nodes: leader discovery, stale hints,
 //! not-leader retries, cut streams, stalls, budget exhaustion, unknown commits, busy policy.
 
+mod batch;
 mod fake;
 mod pool;
+mod raw;
 mod silent;
 
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -57,7 +57,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
     }
 }
 
-/// A connection to one peer, opened lazily and dropped on any error.
+/// A connection to one peer, opened lazily and dropped on any error or cancellation.
 pub struct PeerClient {
     id: u64,
     address: String,
@@ -78,8 +78,15 @@ impl PeerClient {
         }
     }
 
-    async fn connect(&mut self) -> io::Result<&mut BufStream<TcpStream>> {
-        if self.stream.is_none() {
+    /// The connection, opened if needed. It is taken out of `self` for the duration of one
+    /// call and put back only once the answer was read, so a call that is cancelled halfway
+    /// (openraft drops RPC futures at its own timeouts) takes its connection with it: the
+    /// next call never reads the answer meant for an earlier request.
+    async fn connect(&mut self) -> io::Result<BufStream<TcpStream>> {
+        if let Some(stream) = self.stream.take() {
+            return Ok(stream);
+        }
+        {
             let tcp = TcpStream::connect(&self.target).await?;
             tcp.set_nodelay(true)?;
             let mut buf = BytesMut::new();
@@ -92,11 +99,8 @@ impl PeerClient {
             .map_err(io::Error::other)?;
             let mut stream = BufStream::new(tcp);
             stream.write_all(&buf).await?;
-            self.stream = Some(stream);
+            Ok(stream)
         }
-        self.stream
-            .as_mut()
-            .ok_or_else(|| io::Error::other("no stream"))
     }
 
     /// Sends one RPC and reads its answer: `Ok(Ok(resp))`, `Ok(Err(remote error))`, or an
@@ -114,9 +118,11 @@ impl PeerClient {
     {
         let body = bincode::serialize(req).map_err(io::Error::other)?;
         let res = tokio::time::timeout(ttl, async {
-            let stream = self.connect().await?;
-            write_frame(stream, kind, &body).await?;
-            let (status, body) = read_frame(stream).await?;
+            let mut stream = self.connect().await?;
+            write_frame(&mut stream, kind, &body).await?;
+            let (status, body) = read_frame(&mut stream).await?;
+            // Only a connection whose request was answered in full is used again.
+            self.stream = Some(stream);
             Ok::<_, io::Error>((status, body))
         })
         .await
@@ -126,13 +132,7 @@ impl PeerClient {
                 "raft rpc timed out",
             ))
         });
-        let (status, body) = match res {
-            Ok(r) => r,
-            Err(e) => {
-                self.stream = None;
-                return Err(e);
-            }
-        };
+        let (status, body) = res?;
         if status == 0 {
             Ok(Ok(bincode::deserialize(&body).map_err(io::Error::other)?))
         } else {
@@ -209,5 +209,68 @@ impl RaftNetwork<TypeConfig> for PeerClient {
     async fn vote(&mut self, rpc: VoteRequest<u64>, option: RPCOption) -> Rpc<VoteResponse<u64>> {
         let r = self.call(kind::VOTE, &rpc, option.hard_ttl()).await;
         map(self.target_id, r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A peer that answers each frame with its own body, the first one late.
+    async fn echo_peer() -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr").to_string();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut s = BufStream::new(tcp);
+                    // The version word and CONNECT are not frames of this module: skip them.
+                    let mut word = [0u8; 8];
+                    if s.read_exact(&mut word).await.is_err() {
+                        return;
+                    }
+                    let mut header = [0u8; 8];
+                    if s.read_exact(&mut header).await.is_err() {
+                        return;
+                    }
+                    let words = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
+                    let mut connect = vec![0u8; words as usize * 8];
+                    if s.read_exact(&mut connect).await.is_err() {
+                        return;
+                    }
+                    let mut first = true;
+                    while let Ok((_, body)) = read_frame(&mut s).await {
+                        if std::mem::take(&mut first) {
+                            tokio::time::sleep(Duration::from_millis(300)).await;
+                        }
+                        if write_frame(&mut s, 0, &body).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        addr
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_call_never_hands_its_answer_to_the_next_one() {
+        let addr = echo_peer().await;
+        let mut peer = PeerClient::new(1, "127.0.0.1:1".into(), 2, addr);
+        let ttl = Duration::from_secs(10);
+        // openraft's own timeout drops the call while the peer still owes the answer.
+        let cancelled = tokio::time::timeout(
+            Duration::from_millis(50),
+            peer.call::<u64, u64, String>(kind::VOTE, &1, ttl),
+        )
+        .await;
+        assert!(cancelled.is_err(), "the first call should have been cut short");
+        let second = peer
+            .call::<u64, u64, String>(kind::VOTE, &2, ttl)
+            .await
+            .expect("second call");
+        assert_eq!(second, Ok(2), "got the answer meant for the cancelled call");
     }
 }

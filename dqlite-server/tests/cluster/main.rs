@@ -2,7 +2,9 @@
 
 mod util;
 
+mod test_faults;
 mod test_gateway;
+mod test_hardening;
 mod test_process;
 mod test_replication;
 mod test_stream;

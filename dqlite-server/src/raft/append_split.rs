@@ -9,6 +9,40 @@ use super::{LogId, TypeConfig};
 /// Most bytes of entries sent in one AppendEntries (a single bigger entry still goes alone).
 pub const APPEND_BUDGET: u64 = 8 << 20;
 
+/// The smallest budget a slow peer is cut down to.
+pub const MIN_BUDGET: u64 = 64 << 10;
+
+/// The byte budget of one peer's AppendEntries. openraft 0.9 gives every AppendEntries one
+/// heartbeat interval; a follower that cannot take the full budget in that time (a slow
+/// disk, a loaded machine, a long backlog after a restart) would get the same request and
+/// the same timeout for ever. So the budget is cut after a timeout and grows back after
+/// each success.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget(u64);
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget(APPEND_BUDGET)
+    }
+}
+
+impl Budget {
+    /// Bytes the next request may carry.
+    pub fn bytes(self) -> u64 {
+        self.0
+    }
+
+    /// After a request that timed out.
+    pub fn timed_out(&mut self) {
+        self.0 = (self.0 / 4).max(MIN_BUDGET);
+    }
+
+    /// After a request that was answered.
+    pub fn answered(&mut self) {
+        self.0 = self.0.saturating_mul(2).min(APPEND_BUDGET);
+    }
+}
+
 /// Cuts `rpc` to the entries that fit in `budget` bytes (at least one). Returns the last
 /// entry kept when entries were dropped, `None` when the request is sent whole.
 pub fn trim(rpc: &mut AppendEntriesRequest<TypeConfig>, budget: u64) -> Option<LogId> {
@@ -110,5 +144,21 @@ mod tests {
             answer(AppendEntriesResponse::Conflict, Some(last)),
             AppendEntriesResponse::Conflict
         );
+    }
+
+    #[test]
+    fn a_slow_peer_gets_smaller_requests_until_it_keeps_up() {
+        let mut b = Budget::default();
+        assert_eq!(b.bytes(), APPEND_BUDGET);
+        b.timed_out();
+        assert!(b.bytes() < APPEND_BUDGET);
+        for _ in 0..20 {
+            b.timed_out();
+        }
+        assert_eq!(b.bytes(), MIN_BUDGET, "never below the floor");
+        for _ in 0..20 {
+            b.answered();
+        }
+        assert_eq!(b.bytes(), APPEND_BUDGET, "grows back, never above the cap");
     }
 }

@@ -85,7 +85,11 @@ async fn an_older_build_never_replaces_a_newer_snapshot() {
     assert_eq!(built.last_log_id.map(|l| l.index), Some(10));
     // A build that started earlier finishes after the newer snapshot became current.
     let (_, kept) = snapshots.build(meta(5), vec![], vec![]).expect("build 5");
-    assert_eq!(kept.last_log_id.map(|l| l.index), Some(10), "reports the newer one");
+    assert_eq!(
+        kept.last_log_id.map(|l| l.index),
+        Some(10),
+        "reports the newer one"
+    );
     assert_eq!(current_index(&dir.0), Some(10));
     assert_eq!(floor.covered(), Some(10));
 }
@@ -103,8 +107,13 @@ async fn an_install_leaves_a_running_builds_files_alone() {
     let (path, _) = other.build(meta(20), vec![], vec![]).expect("build");
     let (recv, mut file) = snapshots.receive_file().expect("receive");
     std::io::copy(&mut std::fs::File::open(path).expect("open"), &mut file).expect("copy");
-    snapshots.accept(&recv, &mut file, &meta(20)).expect("accept");
-    assert!(building.exists(), "the install removed a running build's file");
+    snapshots
+        .accept(&recv, &mut file, &meta(20))
+        .expect("accept");
+    assert!(
+        building.exists(),
+        "the install removed a running build's file"
+    );
     assert_eq!(current_index(&dir.0), Some(20));
     assert_eq!(floor.covered(), Some(20));
 }
@@ -117,9 +126,13 @@ async fn state_machine(dir: &Dir) -> (Arc<Registry>, StateMachine) {
         fatal: Default::default(),
     };
     let registry = Arc::new(Registry::new(&dir.0.join("db"), 1, env).expect("registry"));
-    let sm = StateMachine::open(&dir.0.join("snapshots"), registry.clone(), Default::default())
-        .await
-        .expect("state machine");
+    let sm = StateMachine::open(
+        &dir.0.join("snapshots"),
+        registry.clone(),
+        Default::default(),
+    )
+    .await
+    .expect("state machine");
     (registry, sm)
 }
 

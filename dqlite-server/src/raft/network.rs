@@ -64,6 +64,10 @@ pub struct PeerClient {
     target_id: u64,
     target: String,
     stream: Option<BufStream<TcpStream>>,
+    budget: append_split::Budget,
+    /// An AppendEntries call is running; still set at the next call when openraft dropped
+    /// the last one at its own timeout.
+    appending: bool,
 }
 
 impl PeerClient {
@@ -75,6 +79,8 @@ impl PeerClient {
             target_id,
             target,
             stream: None,
+            budget: Default::default(),
+            appending: false,
         }
     }
 
@@ -189,11 +195,23 @@ impl RaftNetwork<TypeConfig> for PeerClient {
         mut rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> Rpc<AppendEntriesResponse<u64>> {
-        let sent = append_split::trim(&mut rpc, append_split::APPEND_BUDGET);
-        if let Some(last) = sent {
-            tracing::debug!(target = self.target_id, %last, "AppendEntries cut to the byte budget");
+        if std::mem::replace(&mut self.appending, true) {
+            self.budget.timed_out();
         }
-        let r = self.call(kind::APPEND, &rpc, option.hard_ttl()).await;
+        let sent = append_split::trim(&mut rpc, self.budget.bytes());
+        if let Some(last) = sent {
+            tracing::debug!(target = self.target_id, %last, budget = self.budget.bytes(),
+                "AppendEntries cut to the byte budget");
+        }
+        // Our own timeout (the soft one) ends the call before openraft's does, so a slow
+        // peer is seen here and gets smaller requests.
+        let r = self.call(kind::APPEND, &rpc, option.soft_ttl()).await;
+        self.appending = false;
+        match &r {
+            Err(e) if e.kind() == io::ErrorKind::TimedOut => self.budget.timed_out(),
+            Ok(_) => self.budget.answered(),
+            Err(_) => {}
+        }
         map(self.target_id, r).map(|resp| append_split::answer(resp, sent))
     }
 
@@ -266,7 +284,10 @@ mod tests {
             peer.call::<u64, u64, String>(kind::VOTE, &1, ttl),
         )
         .await;
-        assert!(cancelled.is_err(), "the first call should have been cut short");
+        assert!(
+            cancelled.is_err(),
+            "the first call should have been cut short"
+        );
         let second = peer
             .call::<u64, u64, String>(kind::VOTE, &2, ttl)
             .await

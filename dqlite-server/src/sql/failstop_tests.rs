@@ -51,7 +51,10 @@ async fn an_inserted_row_that_already_exists_is_divergence_too() {
     p.exec("INSERT INTO t VALUES (5, 'leader')", vec![])
         .await
         .expect_err("must not overwrite the stray row silently");
-    assert!(p.follower_fatal.reason().is_some(), "the follower must stop");
+    assert!(
+        p.follower_fatal.reason().is_some(),
+        "the follower must stop"
+    );
 }
 
 #[tokio::test]
@@ -70,7 +73,10 @@ async fn deterministic_failures_stay_per_entry_results() {
         .expect("a deterministic failure does not stop the writer");
     let ok: Vec<bool> = results.iter().map(|r| r.is_ok()).collect();
     assert_eq!(ok, [true, false, true]);
-    assert!(p.follower_fatal.reason().is_none(), "stopped for an SQL error");
+    assert!(
+        p.follower_fatal.reason().is_none(),
+        "stopped for an SQL error"
+    );
 }
 
 #[test]
@@ -80,10 +86,21 @@ fn errors_are_classified_by_cause() {
         code,
         message: String::new(),
     };
-    for deterministic in [code::ERROR, code::CONSTRAINT_UNIQUE, code::TOOBIG, code::MISMATCH] {
+    for deterministic in [
+        code::ERROR,
+        code::CONSTRAINT_UNIQUE,
+        code::TOOBIG,
+        code::MISMATCH,
+    ] {
         assert!(sql(deterministic).is_deterministic(), "{deterministic}");
     }
-    for local in [code::FULL, code::IOERR, code::IOERR_WRITE, code::BUSY, code::RAFT_NOT_LEADER] {
+    for local in [
+        code::FULL,
+        code::IOERR,
+        code::IOERR_WRITE,
+        code::BUSY,
+        code::RAFT_NOT_LEADER,
+    ] {
         assert!(!sql(local).is_deterministic(), "{local}");
     }
     assert!(!crate::Error::Diverged("t".into()).is_deterministic());

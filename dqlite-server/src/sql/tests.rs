@@ -61,8 +61,12 @@ impl Pair {
             fatal,
         };
         Pair {
-            leader: Writer::spawn(&dir.join("leader"), "l", env(LEADER, slot, Fatal::default()))
-                .expect("leader writer"),
+            leader: Writer::spawn(
+                &dir.join("leader"),
+                "l",
+                env(LEADER, slot, Fatal::default()),
+            )
+            .expect("leader writer"),
             follower: Writer::spawn(
                 &dir.join("follower"),
                 "f",

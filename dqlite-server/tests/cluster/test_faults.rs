@@ -120,14 +120,29 @@ async fn disk_full(name: &str, victim: usize) {
     let addrs: Vec<String> = (0..3).map(|_| free_addr()).collect();
     let mut procs: Vec<Proc> = Vec::new();
     for (i, a) in addrs.iter().enumerate() {
-        let join = if i == 0 { vec![] } else { vec![addrs[0].clone()] };
-        procs.push(Proc::spawn(a, tmp.0.join(format!("n{i}")), &join));
+        let join = if i == 0 {
+            vec![]
+        } else {
+            vec![addrs[0].clone()]
+        };
+        let dir = tmp.0.join(format!("n{i}"));
+        procs.push(Proc::spawn_with_timings(a, dir, &join, 1500, 150));
         if i == 0 {
-            wait_for("bootstrap node", WAIT, || async { cluster(&addrs[0]).await.ok() }).await;
+            wait_for("bootstrap node", WAIT, || async {
+                cluster(&addrs[0]).await.ok()
+            })
+            .await;
         }
     }
     wait_for("3 voters", WAIT, || async {
-        (cluster(&addrs[0]).await.ok()?.iter().filter(|n| n.2 == 0).count() == 3).then_some(())
+        (cluster(&addrs[0])
+            .await
+            .ok()?
+            .iter()
+            .filter(|n| n.2 == 0)
+            .count()
+            == 3)
+            .then_some(())
     })
     .await;
     let l = leader_addr(&addrs).await;
@@ -139,7 +154,10 @@ async fn disk_full(name: &str, victim: usize) {
     // Write until the victim's disk is full and it has stopped by itself.
     let mut exit = None;
     let (mut acked, mut tried) = write_until(&addrs, 0..100_000, || {
-        exit = procs[victim].child.as_mut().and_then(|c| c.try_wait().ok().flatten());
+        exit = procs[victim]
+            .child
+            .as_mut()
+            .and_then(|c| c.try_wait().ok().flatten());
         exit.is_some()
     })
     .await;
@@ -156,13 +174,13 @@ async fn disk_full(name: &str, victim: usize) {
     tried.extend(more_tried);
 
     // Space is back: the node restarts, catches up, and holds every acknowledged row.
-    if let Ok(keep) = std::env::var("DQLITE_DEBUG_COPY") {
-        let _ = Command::new("cp").args(["-a"]).arg(tmp.0.join(format!("n{victim}"))).arg(&keep).status();
-    }
     disk.resize("512m");
     procs[victim].restart();
     let survivor = (victim + 1) % 3;
-    let (victim_dir, survivor_dir) = (tmp.0.join(format!("n{victim}")), tmp.0.join(format!("n{survivor}")));
+    let (victim_dir, survivor_dir) = (
+        tmp.0.join(format!("n{victim}")),
+        tmp.0.join(format!("n{survivor}")),
+    );
     let rows = wait_for("the restarted node to catch up", WAIT, || async {
         let (a, b) = (ids(&victim_dir), ids(&survivor_dir));
         (!a.is_empty() && a == b).then_some(a)

@@ -293,16 +293,30 @@ pub struct Proc {
     /// Its data directory.
     pub dir: PathBuf,
     join: Vec<String>,
+    timings: [String; 2],
 }
 
 impl Proc {
     /// Spawns `dqlite-server` (fast raft timings).
     pub fn spawn(addr: &str, dir: PathBuf, join: &[String]) -> Proc {
+        Proc::spawn_with_timings(addr, dir, join, 300, 50)
+    }
+
+    /// Spawns `dqlite-server` with this election timeout and heartbeat, in ms (for tests
+    /// that load a debug build heavily, where the fastest timings cause needless elections).
+    pub fn spawn_with_timings(
+        addr: &str,
+        dir: PathBuf,
+        join: &[String],
+        election_ms: u64,
+        heartbeat_ms: u64,
+    ) -> Proc {
         let mut p = Proc {
             child: None,
             addr: addr.to_owned(),
             dir,
             join: join.to_vec(),
+            timings: [election_ms.to_string(), heartbeat_ms.to_string()],
         };
         p.restart();
         p
@@ -312,7 +326,13 @@ impl Proc {
     pub fn restart(&mut self) {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_dqlite-server"));
         cmd.args(["--db", &self.addr, "--dir"]).arg(&self.dir);
-        cmd.args(["--election-timeout-ms", "300", "--heartbeat-ms", "50"]);
+        let [election, heartbeat] = &self.timings;
+        cmd.args([
+            "--election-timeout-ms",
+            election,
+            "--heartbeat-ms",
+            heartbeat,
+        ]);
         if !self.join.is_empty() {
             cmd.args(["--join", &self.join.join(",")]);
         }

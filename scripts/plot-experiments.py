@@ -17,7 +17,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from svgplot import PALETTE, bar_chart, line_chart  # noqa: E402
 
-# The original study (../shared/docs/original-study.md): GET/s and mean GET latency (ms).
+# The original study (docs/reliability-study.md): GET/s and mean GET latency (ms).
 PUBLISHED_BASELINE = list(zip(
     range(1, 17),
     [2570, 4493, 6224, 7424, 8604, 9157, 9332, 9246, 9381, 9088, 9176, 8965, 8739, 8782, 8660, 8425],

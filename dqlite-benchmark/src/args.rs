@@ -1,5 +1,5 @@
 //! Command-line flags: go-dqlite's `dqlite-benchmark` flags with the same names, meanings and
-//! defaults (go-dqlite-features.md §9.1), plus `--retry-busy`. The default `--dir` is
+//! defaults (docs/go-dqlite.md §3.1), plus `--retry-busy`. The default `--dir` is
 //! `output` instead of go-dqlite's `/tmp/dqlite-benchmark`.
 
 use std::path::PathBuf;

@@ -1,5 +1,5 @@
 //! `dqlite-benchmark`: go-dqlite's `dqlite-benchmark` in Rust, on `dqlite-client`. Same
-//! flags, workloads, SQL and results files (go-dqlite-features.md §9), plus `summary.json`,
+//! flags, workloads, SQL and results files (docs/go-dqlite.md §3), plus `summary.json`,
 //! a live progress line, clean Ctrl-C/SIGTERM handling and the `readheavy` workload of the
 //! original study.
 //!

@@ -1,4 +1,4 @@
-//! go-dqlite's results files (go-dqlite-features.md §9.3): one file per (worker, work type)
+//! go-dqlite's results files (docs/go-dqlite.md §3.3): one file per (worker, work type)
 //! with at least one success, named `<worker>-<exec|query>-<unix seconds>`, in exactly the
 //! layout of go-dqlite's `benchmark/tracker.go`. Also a parser for such files.
 

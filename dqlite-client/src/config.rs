@@ -51,7 +51,7 @@ pub struct Config {
     /// Cap on one message from the server. Default 64 MiB.
     pub max_frame: usize,
     /// Consecutive zero-row PART batches tolerated before a result is abandoned as broken
-    /// (a server bug streams them forever, wire-protocol.md §9.2). Default 64.
+    /// (a server bug streams them forever, docs/wire-protocol.md §9.2). Default 64.
     pub max_empty_batches: u32,
 }
 

@@ -1,5 +1,5 @@
 //! [`Db`]: a cheap-to-clone handle on one database of a cluster, with a connection pool and
-//! the retry rules (wire-protocol.md §11, go-dqlite-features.md §3.3, done safely).
+//! the retry rules (docs/wire-protocol.md §11, docs/go-dqlite.md §1.2, done safely).
 
 use std::sync::Arc;
 use std::time::Instant;

@@ -40,7 +40,7 @@ fn unexpected(conn: &Connection, what: &str, got: &Response) -> Error {
 impl Connection {
     /// Picks the tuple schema for `n` parameters. More than 255 need schema 1, which only
     /// servers ≥ 1.12 understand: this probes once per connection (LEADER with schema 1,
-    /// wire-protocol.md §13.2) before ever sending it.
+    /// docs/wire-protocol.md §13.2) before ever sending it.
     async fn param_schema(&mut self, n: usize) -> Result<ParamSchema> {
         if n <= 255 {
             return Ok(ParamSchema::V0);

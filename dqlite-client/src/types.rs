@@ -2,7 +2,7 @@
 //! parameters, [`FromValue`] for row values and [`IntoParams`] for whole parameter lists.
 //!
 //! Row values come back typed by SQLite's storage class plus the column's declared type
-//! (wire-protocol.md §4), which gives two quirks the conversions handle:
+//! (docs/wire-protocol.md §4), which gives two quirks the conversions handle:
 //!
 //! * a NULL in a `DATETIME`/`DATE`/`TIMESTAMP` column arrives as `Iso8601("")`; it converts
 //!   to `None` for `Option<T>` and is a NULL conversion error for every other type;

@@ -1,7 +1,7 @@
 //! Word-aligned primitives: a bounds-checked body reader and the matching writers.
 //!
 //! All integers are little-endian; text is UTF-8 plus one NUL, zero-padded to 8 bytes; a blob is
-//! a `u64` length, the bytes, and zero padding to 8 bytes (wire-protocol.md §1).
+//! a `u64` length, the bytes, and zero padding to 8 bytes (docs/wire-protocol.md §1).
 
 use bytes::{BufMut, BytesMut};
 

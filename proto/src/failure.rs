@@ -1,4 +1,4 @@
-//! FAILURE responses and the failure codes a client must recognise (wire-protocol.md §12).
+//! FAILURE responses and the failure codes a client must recognise (docs/wire-protocol.md §12).
 
 /// Failure codes: SQLite primary and extended result codes plus dqlite's own.
 pub mod code {

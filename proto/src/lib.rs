@@ -3,7 +3,7 @@
 //! Every request (types 0–19) and every response (types 0–10) of the protocol spoken by
 //! [dqlite](https://github.com/canonical/dqlite) servers and clients, encoded into and decoded
 //! from [`bytes`] buffers. Nothing here touches a socket: connections live in `dqlite-client`
-//! and `dqlite-server`. The layout follows the project's `wire-protocol.md`.
+//! and `dqlite-server`. The layout follows `docs/wire-protocol.md`.
 //!
 //! # Framing
 //!

@@ -1,4 +1,4 @@
-//! Cluster members as reported by CLUSTER (NODES) and their roles (wire-protocol.md §7).
+//! Cluster members as reported by CLUSTER (NODES) and their roles (docs/wire-protocol.md §7).
 
 use crate::error::{Error, Result};
 

@@ -1,5 +1,5 @@
-//! Requests (client → server), types 0–19 (wire-protocol.md §5): one enum, one encoder, one
-//! decoder, so the whole table is declared in this file.
+//! Requests (client → server), types 0–19 (docs/wire-protocol.md §5): one enum, one encoder,
+//! one decoder, so the whole table is declared in this file.
 
 use bytes::{BufMut, BytesMut};
 
@@ -243,7 +243,7 @@ impl Request {
     }
 
     /// Like [`Request::encode`] but with an explicit header schema byte, for feature probes
-    /// such as LEADER with schema 1 (wire-protocol.md §13.2).
+    /// such as LEADER with schema 1 (docs/wire-protocol.md §13.2).
     pub fn encode_with_schema(&self, schema: u8, buf: &mut BytesMut) -> Result<()> {
         write_frame(buf, self.kind(), schema, |b| self.encode_body(b))
     }

@@ -1,5 +1,5 @@
-//! Responses (server → client), types 0–10 (wire-protocol.md §6): one enum, one encoder, one
-//! decoder.
+//! Responses (server → client), types 0–10 (docs/wire-protocol.md §6): one enum, one encoder,
+//! one decoder.
 
 use bytes::{BufMut, BytesMut};
 

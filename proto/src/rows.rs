@@ -1,4 +1,4 @@
-//! ROWS bodies (wire-protocol.md §9): column names, rows with 4-bit type headers, and the
+//! ROWS bodies (docs/wire-protocol.md §9): column names, rows with 4-bit type headers, and the
 //! PART/DONE marker. Reading borrows from the body; writing builds one batch incrementally.
 
 use bytes::{BufMut, BytesMut};

@@ -1,4 +1,4 @@
-//! Parameter tuples (client → server, wire-protocol.md §8): schema 0 with a `u8` count and
+//! Parameter tuples (client → server, docs/wire-protocol.md §8): schema 0 with a `u8` count and
 //! schema 1 with a `u32` count, type bytes, padding, then the values.
 
 use bytes::{BufMut, BytesMut};
@@ -13,7 +13,8 @@ pub enum ParamSchema {
     /// Schema 0: `u8` count, at most 255 parameters; understood by every server.
     #[default]
     V0,
-    /// Schema 1: `u32` count; servers ≥ 1.12 only (1.11 misparses it, see §8.3).
+    /// Schema 1: `u32` count; servers ≥ 1.12 only (1.11 misparses it, see
+    /// docs/wire-protocol.md §8.3).
     V1,
 }
 

@@ -1,4 +1,4 @@
-//! Values and their type codes (wire-protocol.md §4), owned and borrowed.
+//! Values and their type codes (docs/wire-protocol.md §4), owned and borrowed.
 
 use bytes::{BufMut, BytesMut};
 

@@ -1,5 +1,5 @@
-//! Byte-exact tests: the worked examples of wire-protocol.md §15 (captured from live 1.11.1 and
-//! 1.18 servers) encoded and decoded in both directions, plus further exact layouts.
+//! Byte-exact tests: the worked examples of docs/wire-protocol.md §15 (captured from live
+//! 1.11.1 and 1.18 servers) encoded and decoded in both directions, plus further exact layouts.
 
 use bytes::BytesMut;
 use dqlite_proto::*;
@@ -361,7 +361,7 @@ fn prepare_query_finalize_and_stmt() {
 
 #[test]
 fn row_header_nibbles_for_seven_columns() {
-    // Types 1,5,5,5,10,11,5 -> 51 55 ba 05, padded to one word (wire-protocol.md §9.1).
+    // Types 1,5,5,5,10,11,5 -> 51 55 ba 05, padded to one word (docs/wire-protocol.md §9.1).
     let values = [
         Value::Integer(1),
         Value::Null,

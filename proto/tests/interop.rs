@@ -301,7 +301,8 @@ fn prepared_statements(conn: &mut RawConn) {
             .map(|n| vec![Value::Integer(n)])
             .collect::<Vec<_>>()
     );
-    // Finalize the highest slot first, then the other (never reuse a freed id: §5 note 4).
+    // Finalize the highest slot first, then the other (never reuse a freed id:
+    // docs/wire-protocol.md §5, PREPARE).
     for id in [ins, sel] {
         assert_eq!(
             conn.call(Request::Finalize { db: 0, stmt: id }),
@@ -354,7 +355,7 @@ fn value_types_and_quirks(conn: &mut RawConn) {
             vec![Value::Boolean(false), Value::Iso8601(String::new())],
             vec![Value::Boolean(false), Value::UnixTime(1_533_081_600)],
         ],
-        "NULL BOOLEAN is false and NULL DATETIME is \"\" (§4)"
+        "NULL BOOLEAN is false and NULL DATETIME is \"\" (docs/wire-protocol.md §4)"
     );
 }
 
@@ -397,7 +398,8 @@ fn admin_requests(conn: &mut RawConn, leader_id: u64, leader: &str, addrs: &[Str
     assert!(files
         .iter()
         .all(|f| f.data.len() % 4096 == 0 || f.name.ends_with("-wal")));
-    // Feature probe (§13.2): 1.11 ignores the schema byte and answers LEADER normally.
+    // Feature probe (docs/wire-protocol.md §13.2): 1.11 ignores the schema byte and answers
+    // LEADER normally.
     conn.send(&Request::Leader, 1);
     let (_, probe) = conn.recv(DecodeHint::default());
     assert!(

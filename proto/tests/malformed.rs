@@ -237,7 +237,7 @@ fn rows_markers() {
         resp(RESPONSE_ROWS, &zero_cols_with_row),
         Err(Error::BadRows { .. })
     ));
-    // Zero columns and only the marker is valid (latest servers, §9.3).
+    // Zero columns and only the marker is valid (latest servers, docs/wire-protocol.md §9.3).
     let zero_cols = words(&[0, ROWS_DONE]);
     let ok = resp(RESPONSE_ROWS, &zero_cols).expect("zero-column result");
     assert_eq!(

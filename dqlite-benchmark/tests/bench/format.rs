@@ -1,5 +1,5 @@
 //! Golden tests of the go-dqlite results format, and round trips through our parser and
-//! `parse-results.py`.
+//! `scripts/summarise-results.py`.
 
 use dqlite_benchmark::results::{self, fmt_ms, parse, parse_ms, render};
 use dqlite_benchmark::tracker::{ErrorKind, Tracker};
@@ -8,7 +8,7 @@ use dqlite_testkit::TempDir;
 
 use crate::util;
 
-/// The numbers of go-dqlite-features.md §9.3's sample, recorded in a tracker.
+/// The numbers of the sample in docs/go-dqlite.md §3.3, recorded in a tracker.
 fn sample() -> Tracker {
     let mut t = Tracker::new();
     t.record_err(
@@ -166,10 +166,10 @@ fn results_dir_round_trips_through_both_parsers() {
         assert_eq!(parsed.measurements, t.measurements().collect::<Vec<_>>());
     }
     util::check_with_python(&results_dir);
-    // parse-results.py also finds `results/` below a parent directory.
-    if let Some(s) = util::python_summary(dir.path()) {
-        assert_eq!(s["works"]["exec"]["n"], 4);
-        assert_eq!(s["works"]["query"]["n"], 50);
-        assert_eq!(s["errors"], 3);
-    }
+    // summarise-results.py also finds `results/` below a parent directory.
+    let s = util::python_summary(dir.path());
+    assert_eq!(s["files"], 3);
+    assert_eq!(s["works"]["exec"]["n"], 4);
+    assert_eq!(s["works"]["query"]["n"], 50);
+    assert_eq!(s["errors"], 3);
 }

@@ -13,7 +13,7 @@ use crate::util;
 
 const LIMIT: Duration = Duration::from_secs(120);
 
-/// Checks the results directory against summary.json and parse-results.py.
+/// Checks the results directory against summary.json and scripts/summarise-results.py.
 fn check_run(dir: &Path, addr: &str, workers: u64) -> serde_json::Value {
     let s = util::check_results(dir, addr);
     assert_eq!(s["config"]["mode"], "client-only");

@@ -1,5 +1,5 @@
 //! Shared helpers: running the binary with a deadline, reading results directories, and
-//! cross-checking them with `parse-results.py`.
+//! cross-checking them with `scripts/summarise-results.py`.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -84,48 +84,35 @@ pub fn read_dir(dir: &Path) -> BTreeMap<(usize, Work), ParsedFile> {
     out
 }
 
-/// `shared/tools/parse-results.py` beside the workspace.
-fn parse_results_script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/tools/parse-results.py")
+/// `scripts/summarise-results.py` of this repository.
+fn summariser() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/summarise-results.py")
 }
 
-/// `parse-results.py --json DIR`, or `None` (after one printed line) when python3 or the
-/// script is missing.
-pub fn python_summary(dir: &Path) -> Option<serde_json::Value> {
-    let script = parse_results_script();
-    if !script.is_file() {
-        println!(
-            "skipping the parse-results.py check: {} not found",
-            script.display()
-        );
-        return None;
-    }
-    let out = match Command::new("python3")
+/// `summarise-results.py --json DIR`, parsed. Panics (never skips) when python3 or the script
+/// is missing or the script fails: the check is part of the test.
+pub fn python_summary(dir: &Path) -> serde_json::Value {
+    let script = summariser();
+    assert!(script.is_file(), "{} is missing", script.display());
+    let out = Command::new("python3")
         .arg(&script)
         .arg("--json")
         .arg(dir)
         .output()
-    {
-        Ok(out) => out,
-        Err(e) => {
-            println!("skipping the parse-results.py check: python3 not available ({e})");
-            return None;
-        }
-    };
+        .unwrap_or_else(|e| panic!("run python3 {}: {e}", script.display()));
     assert!(
         out.status.success(),
-        "parse-results.py failed: {}",
+        "summarise-results.py failed ({}): {}",
+        out.status,
         String::from_utf8_lossy(&out.stderr)
     );
-    Some(serde_json::from_slice(&out.stdout).expect("parse-results.py prints JSON"))
+    serde_json::from_slice(&out.stdout).expect("summarise-results.py prints JSON")
 }
 
-/// Checks that `parse-results.py` reads the same numbers as our parser from `dir`.
+/// Checks that `summarise-results.py` reads the same numbers as our parser from `dir`.
 pub fn check_with_python(dir: &Path) {
     let files = read_dir(dir);
-    let Some(summary) = python_summary(dir) else {
-        return;
-    };
+    let summary = python_summary(dir);
     assert_eq!(summary["files"], files.len());
     for work in Work::ALL {
         let ours: Vec<&ParsedFile> = files
@@ -171,7 +158,7 @@ pub fn summary(dir: &Path, addr: &str) -> serde_json::Value {
 }
 
 /// Checks that the results files under `<dir>/<addr>/results` agree with summary.json and
-/// that parse-results.py reads them; returns the summary.
+/// that summarise-results.py reads them alike; returns the summary.
 pub fn check_results(dir: &Path, addr: &str) -> serde_json::Value {
     let results_dir = dir.join(addr).join("results");
     let files = read_dir(&results_dir);

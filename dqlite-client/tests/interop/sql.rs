@@ -112,7 +112,7 @@ async fn value_types(db: &Db) {
         &Value::Iso8601("2018-08-01 00:00:00+00:00".into())
     );
     assert_eq!(r.value_types()[5], ValueType::Boolean);
-    // The server's quirks (wire-protocol.md §4): NULL BOOLEAN is false, NULL DATETIME is "".
+    // The server's quirks (docs/wire-protocol.md §4): NULL BOOLEAN is false, NULL DATETIME is "".
     let r = &rows[1];
     assert!(!r.get::<bool, _>("ok").expect("ok"));
     assert_eq!(r.get::<Option<String>, _>("at").expect("at"), None);
@@ -221,7 +221,7 @@ async fn transactions(db: &Db) {
 
 async fn errors(db: &Db) {
     // More than 255 parameters need a >= 1.12 server; against 1.11 the client refuses them
-    // after its probe instead of sending a tuple 1.11 would misparse (wire-protocol.md §8.3).
+    // after its probe instead of sending a tuple 1.11 would misparse (docs/wire-protocol.md §8.3).
     let many: Vec<Value> = (0..300).map(Value::Integer).collect();
     let sql = format!("SELECT {}", vec!["?"; 300].join(", "));
     let err = db

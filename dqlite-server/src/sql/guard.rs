@@ -1,4 +1,4 @@
-//! The NULL-primary-key guardrail (server-behaviour.md §4.2): the session extension silently
+//! The NULL-primary-key guardrail (docs/server-behaviour.md §4.2): the session extension silently
 //! skips rows whose PRIMARY KEY columns hold NULL, so such a write would never reach the
 //! followers. After each write the tables it touched are checked and the write is refused.
 

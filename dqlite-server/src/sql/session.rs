@@ -1,7 +1,7 @@
 //! Safe wrappers over the session extension: record a changeset on the leader, apply it on
 //! every node.
 //!
-//! Guardrails from server-behaviour.md §4.2 live here: tables without a PRIMARY KEY are
+//! Guardrails from docs/server-behaviour.md §4.2 live here: tables without a PRIMARY KEY are
 //! recorded by rowid (`SQLITE_SESSION_OBJCONFIG_ROWID`, set before anything is attached), and
 //! changesets are applied with triggers off and foreign-key actions off, so the effects the
 //! leader's triggers and cascades produced (already in the changeset) are not produced twice.

@@ -1,6 +1,6 @@
-//! Single-node gateway conformance (server-behaviour.md §8) and the inputs that crash or hang
-//! the C server (wire-protocol.md §14, server-behaviour.md §7): each gets a FAILURE or a clean
-//! close and the node keeps serving.
+//! Single-node gateway conformance (docs/server-behaviour.md §6) and the inputs that crash or
+//! hang the C server (docs/wire-protocol.md §14, docs/server-behaviour.md §5): each gets a
+//! FAILURE or a clean close and the node keeps serving.
 
 use std::time::Duration;
 

@@ -42,6 +42,7 @@ mod identity;
 pub mod node;
 pub mod raft;
 pub mod server;
+pub mod serving;
 pub mod sql;
 
 pub use config::Config;

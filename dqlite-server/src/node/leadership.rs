@@ -2,7 +2,6 @@
 //! applied, no transfer running) and, when leadership is lost, voids every client binding and
 //! rolls back every open transaction.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use openraft::ServerState;
@@ -10,51 +9,43 @@ use openraft::ServerState;
 use super::Inner;
 use crate::command::Command;
 
-/// Runs until raft shuts down.
+/// Runs until raft shuts down. Reacts to every change of leadership, including a new term
+/// in which this node leads again (metrics may coalesce leader(t) -> follower -> leader(t')).
 pub async fn watch(inner: Arc<Inner>) {
     let mut rx = inner.raft.metrics();
-    let mut was_leader = false;
+    let mut led: Option<u64> = None;
     loop {
-        let (is_leader, barrier_done) = {
+        let (leads, barrier_done) = {
             let m = rx.borrow_and_update();
             let applied_term = m.last_applied.map(|l| l.leader_id.term);
             (
-                m.state == ServerState::Leader,
+                (m.state == ServerState::Leader).then_some(m.current_term),
                 applied_term == Some(m.current_term),
             )
         };
-        if was_leader && !is_leader {
+        if led.is_some() && led != leads {
             tracing::info!(
                 id = inner.id,
                 "leadership lost; rolling back open transactions"
             );
-            inner.quorum_lost.store(false, Ordering::Release);
+            inner.serving.set_leader(None, false);
+            inner.serving.set_quorum_lost(false);
             inner.void_bindings().await;
         }
-        if is_leader && !was_leader {
-            tracing::info!(id = inner.id, "became leader");
+        if leads.is_some() && led != leads {
+            tracing::info!(id = inner.id, term = ?leads, "became leader");
             register_self(&inner);
             if !barrier_done {
                 barrier(&inner);
             }
         }
-        inner.leader.store(is_leader, Ordering::Release);
-        update_serving(&inner, is_leader, barrier_done);
-        was_leader = is_leader;
+        inner.serving.set_leader(leads, barrier_done);
+        led = leads;
         if rx.changed().await.is_err() {
-            inner.serving.store(false, Ordering::Release);
+            inner.serving.set_leader(None, false);
             return;
         }
     }
-}
-
-/// Recomputes whether SQL is served: leader, barrier applied, quorum reachable, no transfer.
-fn update_serving(inner: &Inner, is_leader: bool, barrier_done: bool) {
-    let serving = is_leader
-        && barrier_done
-        && !inner.transferring.load(Ordering::Acquire)
-        && !inner.quorum_lost.load(Ordering::Acquire);
-    inner.serving.store(serving, Ordering::Release);
 }
 
 /// Check-quorum: every election timeout the leader confirms it still reaches a quorum. If two
@@ -71,7 +62,7 @@ pub async fn check_quorum(inner: Arc<Inner>) {
             _ = shutdown.changed() => return,
         }
         // A transfer silences heartbeats on purpose: probing would renew the lease it waits out.
-        if !inner.leader.load(Ordering::Acquire) || inner.transferring.load(Ordering::Acquire) {
+        if !inner.serving.is_leader() || inner.serving.is_transferring() {
             continue;
         }
         let ok = matches!(
@@ -79,18 +70,15 @@ pub async fn check_quorum(inner: Arc<Inner>) {
             Ok(Ok(_))
         );
         failures = if ok { 0 } else { failures + 1 };
-        let lost = inner.quorum_lost.load(Ordering::Acquire);
+        let lost = inner.serving.quorum_lost();
         // Two failed probes in a row (a busy machine may delay one).
-        if failures >= 2 && !lost && inner.leader.load(Ordering::Acquire) {
+        if failures >= 2 && !lost && inner.serving.is_leader() {
             tracing::warn!(id = inner.id, "leader cannot reach a quorum; not serving");
-            inner.quorum_lost.store(true, Ordering::Release);
+            inner.serving.set_quorum_lost(true);
             inner.void_bindings().await;
         } else if ok && lost {
             tracing::info!(id = inner.id, "quorum reachable again");
-            inner.quorum_lost.store(false, Ordering::Release);
-            let m = inner.raft.metrics().borrow().clone();
-            let barrier = m.last_applied.map(|l| l.leader_id.term) == Some(m.current_term);
-            update_serving(&inner, m.state == ServerState::Leader, barrier);
+            inner.serving.set_quorum_lost(false);
         }
     }
 }

@@ -8,7 +8,7 @@ mod roles;
 mod transfer;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
 use openraft::{BasicNode, ServerState};
@@ -25,6 +25,7 @@ use crate::raft::log_store::LogStore;
 use crate::raft::network::Network;
 use crate::raft::state_machine::{SmState, StateMachine};
 use crate::raft::Raft;
+use crate::serving::Serving;
 use crate::sql::registry::Registry;
 use crate::sql::writer::WriterEnv;
 
@@ -43,14 +44,8 @@ pub struct Inner {
     /// Bumped whenever this node stops being leader (or loses its quorum): bindings made
     /// before are void and in-flight commits give up.
     pub epoch: watch::Sender<u64>,
-    /// The leader could not reach a quorum within an election timeout.
-    pub quorum_lost: AtomicBool,
-    /// Leader with its post-election barrier applied, and no transfer under way.
-    pub serving: AtomicBool,
-    /// A leadership transfer is running.
-    pub transferring: AtomicBool,
-    /// This node currently believes it is leader.
-    pub leader: AtomicBool,
+    /// Whether, and in which term, this node serves SQL.
+    pub serving: Arc<Serving>,
     /// DESCRIBE weight (in memory only, as in dqlite).
     pub weight: AtomicU64,
     /// Serialises membership changes.
@@ -66,7 +61,7 @@ pub struct Inner {
 impl Inner {
     /// True when SQL may be served here.
     pub fn is_serving(&self) -> bool {
-        self.serving.load(Ordering::Acquire)
+        self.serving.is_serving()
     }
 
     /// The current leadership epoch.
@@ -76,7 +71,6 @@ impl Inner {
 
     /// Voids every binding and rolls back every open transaction (leadership or quorum lost).
     pub async fn void_bindings(&self) {
-        self.serving.store(false, Ordering::Release);
         self.epoch.send_modify(|e| *e += 1);
         self.registry.abort_all().await;
     }
@@ -140,11 +134,13 @@ impl Node {
             )));
         }
         let fatal = Fatal::default();
+        let serving = Arc::new(Serving::default());
         let env = WriterEnv {
             node_id: id,
             proposer: Default::default(),
             max_tx_bytes: config.max_tx_bytes,
             fatal: fatal.clone(),
+            serving: serving.clone(),
         };
         let registry = Arc::new(Registry::new(&config.dir.join("db"), config.readers, env)?);
         let floor = SnapshotFloor::default();
@@ -182,10 +178,7 @@ impl Node {
             registry,
             sm: sm_state,
             epoch: watch::channel(1).0,
-            quorum_lost: AtomicBool::new(false),
-            serving: AtomicBool::new(false),
-            transferring: AtomicBool::new(false),
-            leader: AtomicBool::new(false),
+            serving,
             weight: AtomicU64::new(0),
             admin: tokio::sync::Mutex::new(()),
             next_conn: AtomicU64::new(1),
@@ -302,8 +295,7 @@ async fn fail_stop(inner: Arc<Inner>) {
         },
     };
     inner.fatal.raise(why);
-    inner.serving.store(false, Ordering::Release);
-    inner.leader.store(false, Ordering::Release);
+    inner.serving.stop();
     inner.epoch.send_modify(|e| *e += 1);
     if let Err(e) = inner.raft.shutdown().await {
         tracing::debug!(error = %e, "raft shutdown after a fatal fault");

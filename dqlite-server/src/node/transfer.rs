@@ -4,7 +4,6 @@
 //! election until it wins (voters refuse votes while the old leader's lease lasts). Everything
 //! is switched back on afterwards, whatever happened.
 
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use openraft::ServerState;
@@ -30,8 +29,7 @@ pub async fn transfer(inner: &Inner, target: u64) -> Result<()> {
     };
     let election = inner.config.election_timeout;
     let deadline = election * 6 + Duration::from_secs(1);
-    inner.transferring.store(true, Ordering::Release);
-    inner.serving.store(false, Ordering::Release);
+    inner.serving.set_transferring(true);
     let res = run(inner, target, &voters, deadline).await;
     inner.raft.runtime_config().heartbeat(true);
     inner.raft.runtime_config().elect(true);
@@ -41,16 +39,12 @@ pub async fn transfer(inner: &Inner, target: u64) -> Result<()> {
     {
         let _ = rpc(inner, *id, addr, kind::SET_ELECT, &(true, 0u64)).await;
     }
-    inner.transferring.store(false, Ordering::Release);
+    inner.serving.set_transferring(false);
     let still_leader = inner.raft.metrics().borrow().state == ServerState::Leader;
     if let Err(e) = res {
         tracing::warn!(error = %e, "leadership transfer failed");
     }
     if still_leader {
-        // The watcher recomputes `serving` on the next metrics change; do it now too.
-        inner
-            .serving
-            .store(inner.leader.load(Ordering::Acquire), Ordering::Release);
         return Err(Error::failure(1, "leadership transfer failed"));
     }
     Ok(())

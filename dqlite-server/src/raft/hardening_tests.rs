@@ -124,6 +124,7 @@ async fn state_machine(dir: &Dir) -> (Arc<Registry>, StateMachine) {
         proposer: Default::default(),
         max_tx_bytes: crate::config::DEFAULT_MAX_TX_BYTES,
         fatal: Default::default(),
+        serving: Default::default(),
     };
     let registry = Arc::new(Registry::new(&dir.0.join("db"), 1, env).expect("registry"));
     let sm = StateMachine::open(

@@ -39,6 +39,7 @@ impl StoreBuilder<TypeConfig, LogStore, StateMachine, DirGuard> for Builder {
             proposer: Default::default(),
             max_tx_bytes: crate::config::DEFAULT_MAX_TX_BYTES,
             fatal: Default::default(),
+            serving: Default::default(),
         };
         let registry =
             Arc::new(Registry::new(&dir.join("db"), 1, env).map_err(|e| se::write(any_error(e)))?);

@@ -99,6 +99,12 @@ impl Writer {
                 ),
             ));
         }
+        if self.env.serving.term() != self.batch_term {
+            // Leadership changed while this transaction ran: it must not be proposed.
+            self.rollback_client_tx();
+            self.check_term()?;
+            return Err(Error::NotLeader);
+        }
         self.session = None;
         let t = self
             .tx
@@ -125,6 +131,20 @@ impl Writer {
                 ops: ops.clone(),
             })
         });
+        let Some(entry) = entry else {
+            // Raft refused it (no longer leader, or stopped): nothing was proposed, so its
+            // effects are rolled back now, before anything can run on top of them.
+            let sp = &t.savepoint;
+            if let Err(e) = self
+                .conn
+                .execute_batch(&format!("ROLLBACK TO {sp}; RELEASE {sp};"))
+            {
+                tracing::error!(error = %e, "rolling back a refused transaction failed; resetting the batch");
+                self.reset(true);
+            }
+            self.maybe_commit();
+            return Err(Error::NotLeader);
+        };
         let (visible, rx) = oneshot::channel();
         self.batch.pending.push_back(Pending {
             tx: id,
@@ -133,7 +153,7 @@ impl Writer {
             lost: false,
             savepoint: t.savepoint,
         });
-        Ok(Some((id, entry, rx)))
+        Ok(Some((id, Some(entry), rx)))
     }
 
     /// Commits the batch when nothing runs and nothing is pending, answering its clients.

@@ -22,6 +22,8 @@ mod failstop_tests;
 #[cfg(test)]
 mod pipeline_tests;
 #[cfg(test)]
+mod term_tests;
+#[cfg(test)]
 mod tests;
 
 use std::path::Path;

@@ -28,6 +28,7 @@ impl Writer {
             None if job.in_tx => return Err(Error::NotLeader),
             _ => {}
         }
+        self.check_term()?;
         if let Ok(mut info) = self.auth.lock() {
             *info = AuthInfo::default();
         }

@@ -10,6 +10,7 @@ use super::exec::Mode;
 use super::writer::{Outcome, Proposer, StmtJob, Writer, WriterCmd, WriterEnv, WriterHandle};
 use crate::command::{Command, Op, Origin};
 use crate::fatal::Fatal;
+use crate::serving::Serving;
 
 pub(super) const LEADER: u64 = 1;
 const FOLLOWER: u64 = 2;
@@ -23,6 +24,8 @@ pub(super) struct Pair {
     proposed: Proposed,
     /// Raised when the follower stops for a fault of its own.
     pub(super) follower_fatal: Fatal,
+    /// Whether the node of both writers serves (they share it in these tests).
+    pub(super) serving: Arc<Serving>,
     dir: std::path::PathBuf,
 }
 
@@ -49,16 +52,19 @@ impl Pair {
                     .unwrap_or_else(|p| p.into_inner())
                     .push((origin.tx, ops));
             }
-            None
+            // Accepted; the tests apply the entries themselves.
+            Some(tokio::sync::oneshot::channel().1)
         });
         let slot = Arc::new(OnceLock::new());
         let _ = slot.set(proposer);
         let follower_fatal = Fatal::default();
+        let serving = Arc::new(Serving::leader_of(1));
         let env = |node_id, proposer, fatal| WriterEnv {
             node_id,
             proposer,
             max_tx_bytes,
             fatal,
+            serving: serving.clone(),
         };
         Pair {
             leader: Writer::spawn(
@@ -75,6 +81,7 @@ impl Pair {
             .expect("follower writer"),
             proposed,
             follower_fatal,
+            serving,
             dir,
         }
     }

@@ -29,6 +29,7 @@ use crate::command::{Command, Op, Origin};
 use crate::error::{Error, Result};
 use crate::fatal::Fatal;
 use crate::raft::EntryReply;
+use crate::serving::Serving;
 
 /// Hands a finished transaction's entry to raft. It runs on the writer thread, so entries are
 /// proposed in execution order; `None` when the entry could not be proposed.
@@ -48,6 +49,8 @@ pub struct WriterEnv {
     pub max_tx_bytes: u64,
     /// Raised when an entry cannot be applied here for reasons of this node alone.
     pub fatal: Fatal,
+    /// Whether, and in which term, the node serves: client statements run only then.
+    pub serving: Arc<Serving>,
 }
 
 /// One statement to run on the writer.
@@ -175,6 +178,8 @@ pub struct Writer {
     pub(super) next_tx: u64,
     /// Set once this writer met a fault of its own node: it serves nothing more.
     pub(super) failed: Option<String>,
+    /// The term in which the current batch began (see [`Writer::check_term`]).
+    pub(super) batch_term: Option<u64>,
     pub(super) conn: Connection,
 }
 
@@ -197,6 +202,7 @@ impl Writer {
             env,
             next_tx: rand::random::<u64>() >> 16,
             failed: None,
+            batch_term: None,
             conn,
         };
         let (tx, rx) = mpsc::channel();
@@ -360,6 +366,28 @@ impl Writer {
             Some(stmt) => Ok((stmt.param_count(), prepared.tail)),
             None => Err(Error::failure(0, "empty statement")),
         }
+    }
+
+    /// Client statements run only while the node serves as leader, and only in the term the
+    /// batch began in: whatever the batch holds from an earlier term (a leadership change
+    /// the watcher has not rolled back yet, or leader(t) -> follower -> leader(t') seen as
+    /// one change) is rolled back first, so nothing executed under an old term is ever
+    /// proposed or built upon. `NotLeader` means the statement did not run.
+    pub(super) fn check_term(&mut self) -> Result<()> {
+        let term = self.env.serving.term();
+        if term.is_some() && term == self.batch_term {
+            return Ok(());
+        }
+        let holds = self.tx.is_some()
+            || self.batch.open
+            || !self.batch.pending.is_empty()
+            || !self.batch.applied.is_empty();
+        if holds {
+            tracing::info!(db = %self.name, "leadership changed since this batch began; rolling it back");
+            self.reset(true);
+        }
+        self.batch_term = term;
+        term.map(|_| ()).ok_or(Error::NotLeader)
     }
 
     /// Starts a client transaction inside the batch, bracketed by its own savepoint.

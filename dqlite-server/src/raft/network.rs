@@ -203,9 +203,7 @@ impl RaftNetwork<TypeConfig> for PeerClient {
             tracing::debug!(target = self.target_id, %last, budget = self.budget.bytes(),
                 "AppendEntries cut to the byte budget");
         }
-        // Our own timeout (the soft one) ends the call before openraft's does, so a slow
-        // peer is seen here and gets smaller requests.
-        let r = self.call(kind::APPEND, &rpc, option.soft_ttl()).await;
+        let r = self.call(kind::APPEND, &rpc, option.hard_ttl()).await;
         self.appending = false;
         match &r {
             Err(e) if e.kind() == io::ErrorKind::TimedOut => self.budget.timed_out(),

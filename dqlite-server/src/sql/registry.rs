@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use super::limit::{self, SqlLimits};
 use super::queue::WriteQueue;
 use super::reader::ReadPool;
 use super::writer::{Proposer, ProposerSlot, Writer, WriterCmd, WriterHandle};
@@ -35,6 +36,8 @@ pub struct Registry {
     max_tx_bytes: u64,
     /// The shared read pool.
     pub readers: ReadPool,
+    /// Statement limits of the readers and writers (set from the configuration).
+    pub limits: Arc<SqlLimits>,
 }
 
 impl Registry {
@@ -42,6 +45,7 @@ impl Registry {
     /// transactions over `max_tx_bytes` of changes.
     pub fn new(dir: &Path, node_id: u64, readers: usize, max_tx_bytes: u64) -> Result<Registry> {
         std::fs::create_dir_all(dir)?;
+        let limits = Arc::new(SqlLimits::default());
         Ok(Registry {
             dir: dir.to_owned(),
             node_id,
@@ -49,7 +53,8 @@ impl Registry {
             dbs: Mutex::new(HashMap::new()),
             proposer: ProposerSlot::default(),
             max_tx_bytes,
-            readers: ReadPool::start(readers)?,
+            readers: ReadPool::start(readers, limits.clone())?,
+            limits,
         })
     }
 
@@ -82,6 +87,8 @@ impl Registry {
             return Ok(db.clone());
         }
         let path = self.path_of(name);
+        // The writer's connection gets the statement limits' handler.
+        let _limits = limit::opening(self.limits.clone());
         let db = Arc::new(Db {
             name: name.to_owned(),
             writer: Writer::spawn(

@@ -3,6 +3,8 @@
 mod util;
 
 mod test_gateway;
+mod test_limits;
 mod test_process;
 mod test_replication;
+mod test_stall;
 mod test_stream;

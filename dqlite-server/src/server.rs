@@ -95,7 +95,7 @@ async fn serve(
     if first.header.kind == request_kind::CONNECT {
         return peer(stream, buf, &first, &inner).await;
     }
-    let Some(_client) = slots.client() else {
+    let Some(client_slot) = slots.client() else {
         let msg = format!(
             "too many client connections (limit {})",
             slots.max_clients()
@@ -132,6 +132,7 @@ async fn serve(
         };
         if frame.header.kind == request_kind::CONNECT {
             gateway.close().await;
+            drop(client_slot);
             return peer(stream, buf, &frame, &inner).await;
         }
         let (mut rd, mut wr) = stream.split();

@@ -206,3 +206,42 @@ pub fn explain(e: Error) -> Error {
         None => e,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sql::exec;
+    use crate::sql::stmt::RawStmt;
+
+    const FOREVER: &str =
+        "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c";
+    const LONG: &str = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c \
+                        WHERE x < 200000) SELECT count(*) FROM c";
+
+    #[test]
+    fn only_a_client_statement_being_stepped_is_stopped() {
+        let limits = Arc::new(SqlLimits::default());
+        let mut conn = Connection::open_in_memory().expect("open");
+        install(&mut conn, limits.clone()).expect("install");
+        limits.interrupt(7);
+        let _client = client(7);
+        // Anything else on the connection (as applies are) runs to the end.
+        let n: i64 = conn.query_row(LONG, [], |r| r.get(0)).expect("not stopped");
+        assert_eq!(n, 200_000);
+        let mut stmt = RawStmt::prepare(&conn, FOREVER)
+            .expect("prepare")
+            .stmt
+            .expect("a statement");
+        let e = exec::step_exec(&mut stmt).expect_err("stopped");
+        assert_eq!(e.code(), Some(code::INTERRUPT));
+        assert!(e.to_string().contains("INTERRUPT request"), "{e}");
+        // Another connection's interrupt does not stop this one's statement.
+        limits.clear_interrupt(7);
+        limits.interrupt(8);
+        let mut stmt = RawStmt::prepare(&conn, LONG)
+            .expect("prepare")
+            .stmt
+            .expect("a statement");
+        exec::stream_rows(&mut stmt, &mut |_| Ok(())).expect("not stopped");
+    }
+}

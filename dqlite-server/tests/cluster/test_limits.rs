@@ -210,3 +210,26 @@ async fn prepared_statements_per_connection_are_capped() {
     c.call(&finalize).await.expect("finalize");
     c.call(&prepare).await.expect("prepare after a finalize");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_over_the_frame_size_closes_its_connection_only() {
+    let cl = Cluster::start("limits-frame", 1, |c| c.max_frame_bytes = 4096).await;
+    let addr = &cl.addrs[cl.leader().await];
+    let mut c = open(addr, "l").await;
+    exec(&mut c, "CREATE TABLE t (v)").await.expect("create");
+    let small = exec_sql("INSERT INTO t VALUES (?)", vec![Value::Blob(vec![1; 1000])]);
+    c.call(&small).await.expect("a request under the limit");
+    let big = exec_sql("INSERT INTO t VALUES (?)", vec![Value::Blob(vec![2; 8000])]);
+    assert!(c.call(&big).await.is_err(), "a request over the limit");
+    assert!(
+        c.recv(DecodeHint::default()).await.is_err(),
+        "its connection is closed"
+    );
+    let mut other = open(addr, "l").await;
+    assert_eq!(
+        query(&mut other, "SELECT length(v) FROM t")
+            .await
+            .expect("select"),
+        vec![vec![Value::Integer(1000)]]
+    );
+}

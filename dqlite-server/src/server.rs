@@ -76,21 +76,11 @@ async fn serve(
     let config = &inner.config;
     let mut shutdown = inner.shutdown.subscribe();
     let mut buf = BytesMut::with_capacity(8192);
-    let handshake = Some(Instant::now() + config.handshake_timeout);
-    let Some(version) = read_version(&mut stream, &mut buf, handshake).await else {
-        return;
-    };
     let decoder = FrameDecoder::new(config.max_frame_bytes);
-    let first = loop {
-        match next_frame(&mut stream, &mut buf, &decoder, handshake, &mut shutdown).await {
-            Next::Frame(f) => break f,
-            Next::Bad(f) => {
-                if write(&mut stream, &Response::Failure(f)).await.is_err() {
-                    return;
-                }
-            }
-            Next::Close => return,
-        }
+    let deadline = Instant::now() + config.handshake_timeout;
+    let hello = handshake(&mut stream, &mut buf, &decoder, deadline, &mut shutdown);
+    let Some((version, first)) = hello.await else {
+        return;
     };
     if first.header.kind == request_kind::CONNECT {
         return peer(stream, buf, &first, &inner).await;
@@ -142,6 +132,25 @@ async fn serve(
         }
     }
     gateway.close().await;
+}
+
+/// Reads the protocol version word and the first request before `deadline`; `None` closes
+/// the connection.
+async fn handshake(
+    stream: &mut TcpStream,
+    buf: &mut BytesMut,
+    decoder: &FrameDecoder,
+    deadline: Instant,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Option<(ProtocolVersion, Frame)> {
+    let version = read_version(stream, buf, Some(deadline)).await?;
+    loop {
+        match next_frame(stream, buf, decoder, Some(deadline), shutdown).await {
+            Next::Frame(f) => return Some((version, f)),
+            Next::Bad(f) => write(stream, &Response::Failure(f)).await.ok()?,
+            Next::Close => return None,
+        }
+    }
 }
 
 /// Hands a connection whose request is CONNECT to raft (anything malformed closes it).

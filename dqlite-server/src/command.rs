@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Op {
     /// A session changeset recorded on the leader.
-    Changeset(Vec<u8>),
+    Changeset(#[serde(with = "blob")] Vec<u8>),
     /// SQL replayed as is: DDL and persistent PRAGMAs (sessions do not capture them).
     Sql(String),
 }
@@ -71,4 +71,61 @@ pub enum Command {
 pub struct Applied {
     /// Set when a transaction could not be applied (every node rejects it the same way).
     pub error: Option<(u64, String)>,
+}
+
+/// Changesets as one byte string instead of a sequence of numbers: the same bincode bytes
+/// (a length, then the bytes), encoded and decoded in one copy rather than byte by byte.
+mod blob {
+    use serde::de::{Deserializer, Error, Visitor};
+    use serde::Serializer;
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(bytes)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        struct Bytes;
+        impl<'de> Visitor<'de> for Bytes {
+            type Value = Vec<u8>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a byte string")
+            }
+            fn visit_bytes<E: Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+                Ok(v.to_vec())
+            }
+            fn visit_byte_buf<E: Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+                Ok(v)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Vec<u8>, A::Error> {
+                let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1 << 20));
+                while let Some(b) = seq.next_element()? {
+                    out.push(b);
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_byte_buf(Bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changesets_keep_the_encoding_of_a_plain_byte_vector() {
+        #[derive(Serialize)]
+        enum Plain {
+            Changeset(Vec<u8>),
+        }
+        let bytes = vec![0u8, 1, 2, 255, 7];
+        let ours = bincode::serialize(&Op::Changeset(bytes.clone())).expect("encode");
+        let plain = bincode::serialize(&Plain::Changeset(bytes.clone())).expect("encode");
+        assert_eq!(ours, plain, "logs written before must still decode");
+        let back: Op = bincode::deserialize(&plain).expect("decode");
+        assert_eq!(back, Op::Changeset(bytes));
+    }
 }

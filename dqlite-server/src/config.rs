@@ -1,4 +1,5 @@
-//! Node configuration: identity, data directory, raft timings and SQL limits.
+//! Node configuration: identity, data directory, raft timings, SQL limits and the limits that
+//! keep one client from exhausting the node (connections, timeouts, queues, frame sizes).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -44,7 +45,33 @@ pub struct Config {
     /// Most databases a cluster holds. Each costs every node a thread, a connection and its
     /// files; an OPEN of a new name beyond it fails before anything is proposed.
     pub max_databases: usize,
+    /// Most client connections served at once; a connection over it is answered
+    /// FAILURE(SQLITE_BUSY, "too many client connections") and closed. Raft peers (CONNECT)
+    /// do not count: [`PEER_HEADROOM`] more sockets are accepted so that they still get in.
+    pub max_connections: usize,
+    /// A connection must send its protocol version and first request within this time.
+    pub handshake_timeout: Duration,
+    /// A client connection that sends no request for this long is closed (zero: never).
+    pub idle_timeout: Duration,
+    /// Same, while the connection holds an open transaction (zero: never); closing it rolls
+    /// the transaction back and frees the database for other writers.
+    pub tx_idle_timeout: Duration,
+    /// Most prepared statements per connection; PREPARE over it fails with SQLITE_ERROR.
+    pub max_statements: usize,
+    /// Largest client request frame body in bytes (the raft peer frame is bounded by
+    /// [`crate::raft::network::MAX_FRAME`]).
+    pub max_frame_bytes: usize,
+    /// Most reads waiting for a reader thread; one more fails at once with SQLITE_BUSY.
+    pub read_queue: usize,
+    /// Longest a client statement may run before it fails with SQLITE_INTERRUPT (zero: no
+    /// limit). Applying committed entries is never limited.
+    pub statement_timeout: Duration,
 }
+
+/// Sockets accepted beyond [`Config::max_connections`], so that raft peers (which start like
+/// clients: version word, then CONNECT) still get in while clients use every slot. A client
+/// that lands in this headroom is refused at its first request.
+pub const PEER_HEADROOM: usize = 64;
 
 /// Default of [`Config::max_databases`].
 pub const DEFAULT_MAX_DATABASES: usize = 1024;
@@ -75,6 +102,14 @@ impl Config {
             role_adjust_interval: Some(Duration::from_secs(30)),
             max_tx_bytes: DEFAULT_MAX_TX_BYTES,
             max_databases: DEFAULT_MAX_DATABASES,
+            max_connections: 1024,
+            handshake_timeout: Duration::from_secs(5),
+            idle_timeout: Duration::from_secs(300),
+            tx_idle_timeout: Duration::from_secs(30),
+            max_statements: 1024,
+            max_frame_bytes: dqlite_proto::DEFAULT_MAX_BODY,
+            read_queue: crate::sql::limit::DEFAULT_READ_QUEUE,
+            statement_timeout: crate::sql::limit::DEFAULT_STATEMENT_TIMEOUT,
         }
     }
 

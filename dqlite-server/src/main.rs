@@ -51,6 +51,31 @@ struct Args {
     /// Most databases the cluster holds; an OPEN of a new name beyond it fails.
     #[arg(long, default_value_t = dqlite_server::config::DEFAULT_MAX_DATABASES)]
     max_databases: usize,
+    /// Most client connections at once; more are refused (raft peers have headroom beyond it).
+    #[arg(long, default_value_t = 1024)]
+    max_connections: usize,
+    /// Time a new connection has to send its protocol version and first request, in ms.
+    #[arg(long, default_value_t = 5000)]
+    handshake_timeout_ms: u64,
+    /// A client connection silent for this long is closed, in ms (0: never).
+    #[arg(long, default_value_t = 300_000)]
+    idle_timeout_ms: u64,
+    /// Same inside an open transaction, which closing rolls back, in ms (0: never).
+    #[arg(long, default_value_t = 30_000)]
+    tx_idle_timeout_ms: u64,
+    /// Most prepared statements per connection.
+    #[arg(long, default_value_t = 1024)]
+    max_statements: usize,
+    /// Largest client request frame body, in bytes.
+    #[arg(long, default_value_t = dqlite_proto::DEFAULT_MAX_BODY)]
+    max_frame_bytes: usize,
+    /// Most reads waiting for a read thread; more fail at once with SQLITE_BUSY.
+    #[arg(long, default_value_t = 1024)]
+    read_queue: usize,
+    /// Longest a client statement may run before it fails with SQLITE_INTERRUPT, in ms
+    /// (0: no limit).
+    #[arg(long, default_value_t = 60_000)]
+    statement_timeout_ms: u64,
 }
 
 #[tokio::main]
@@ -80,6 +105,14 @@ async fn run(args: Args) -> dqlite_server::Result<()> {
     config.readers = args.readers;
     config.max_tx_bytes = args.max_tx_bytes;
     config.max_databases = args.max_databases;
+    config.max_connections = args.max_connections;
+    config.handshake_timeout = Duration::from_millis(args.handshake_timeout_ms);
+    config.idle_timeout = Duration::from_millis(args.idle_timeout_ms);
+    config.tx_idle_timeout = Duration::from_millis(args.tx_idle_timeout_ms);
+    config.max_statements = args.max_statements;
+    config.max_frame_bytes = args.max_frame_bytes;
+    config.read_queue = args.read_queue;
+    config.statement_timeout = Duration::from_millis(args.statement_timeout_ms);
     config.role_adjust_interval =
         (args.role_adjust_ms > 0).then(|| Duration::from_millis(args.role_adjust_ms));
     let listener = TcpListener::bind(&args.db).await?;

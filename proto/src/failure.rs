@@ -10,6 +10,9 @@ pub mod code {
     pub const ABORT: u64 = 4;
     /// `SQLITE_BUSY`: "database is locked", "checkpoint in progress", config change in progress.
     pub const BUSY: u64 = 5;
+    /// `SQLITE_INTERRUPT`: a statement stopped by INTERRUPT or by the server's statement time
+    /// limit.
+    pub const INTERRUPT: u64 = 9;
     /// `SQLITE_BUSY_RECOVERY`.
     pub const BUSY_RECOVERY: u64 = 261;
     /// `SQLITE_BUSY_SNAPSHOT`: a stale read snapshot tried to write.

@@ -9,8 +9,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use dqlite_proto::{code, request_kind as kind, Frame, ProtocolVersion, Request, Response};
-use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use crate::error::{Error, Result};
 use crate::node::{membership, Inner};
@@ -42,7 +41,7 @@ pub struct Gateway {
 
 /// Where a request's answers go.
 pub struct Out<'s> {
-    stream: &'s mut TcpStream,
+    stream: &'s mut (dyn AsyncWrite + Unpin + Send),
 }
 
 impl Out<'_> {
@@ -77,9 +76,23 @@ impl Gateway {
         }
     }
 
+    /// This connection's id (the owner of its statements and transactions).
+    pub fn conn_id(&self) -> u64 {
+        self.conn
+    }
+
+    /// Whether this connection has a transaction open (for its idle timeout).
+    pub fn in_tx(&self) -> bool {
+        self.in_tx
+    }
+
     /// Handles one request frame, writing every response it produces. Only I/O errors are
     /// returned (the connection is then closed).
-    pub async fn handle(&mut self, frame: &Frame, stream: &mut TcpStream) -> std::io::Result<()> {
+    pub async fn handle<W: AsyncWrite + Unpin + Send>(
+        &mut self,
+        frame: &Frame,
+        stream: &mut W,
+    ) -> std::io::Result<()> {
         let mut out = Out { stream };
         let h = frame.header;
         let sql_kind = matches!(
@@ -148,7 +161,12 @@ impl Gateway {
                 )
                 .await
             }
-            Request::Interrupt { .. } => reply(out, Response::Empty).await,
+            Request::Interrupt { .. } => {
+                // The running statement, if any, was stopped when this request arrived (see
+                // `server::watching`); it is answered once that statement's answer is sent.
+                self.node.registry.limits.clear_interrupt(self.conn);
+                reply(out, Response::Empty).await
+            }
             Request::Open { name, .. } => self.open(name, out).await,
             Request::Prepare { db, sql, with_tail } => self.prepare(db, sql, with_tail, out).await,
             Request::Exec {
@@ -221,6 +239,7 @@ impl Gateway {
             b.db.queue.release(self.conn);
         }
         self.in_tx = false;
+        self.node.registry.limits.clear_interrupt(self.conn);
     }
 
     /// Leader check first, then the binding: `db` must be 0 and bound in this epoch.

@@ -65,6 +65,13 @@ impl Gateway {
         out: &mut Out<'_>,
     ) -> Result<()> {
         let db = self.check_db(db)?;
+        let max = self.node.config.max_statements;
+        if self.stmts.iter().filter(|s| s.is_some()).count() >= max {
+            return Err(Error::failure(
+                code::ERROR,
+                format!("too many prepared statements (limit {max}): finalize some first"),
+            ));
+        }
         let (params, tail) = self.prepare_on(&db, sql.clone()).await?;
         if !with_tail && !sql[tail..].trim().is_empty() {
             match self.prepare_on(&db, sql[tail..].to_owned()).await {
@@ -100,6 +107,7 @@ impl Gateway {
         }
         let (tx, rx) = oneshot::channel();
         let job = ReadJob {
+            owner: self.conn,
             db: (db.path.clone(), db.generation),
             sql,
             params: Vec::new(),
@@ -201,6 +209,7 @@ impl Gateway {
         let (rows_tx, mut rows_rx) = mpsc::channel(8);
         let (tx, rx) = oneshot::channel();
         let job = ReadJob {
+            owner: self.conn,
             db: (db.path.clone(), db.generation),
             sql: sql.to_owned(),
             params: params.to_vec(),
@@ -208,10 +217,21 @@ impl Gateway {
             reply: tx,
         };
         self.node.registry.readers.submit(job)?;
+        // A client that takes no batch for the busy timeout is dropped: the channel closes,
+        // which stops the statement and frees the reader thread.
+        let patience = self.node.config.busy_timeout;
         let mut io_error = None;
         while let Some(batch) = rows_rx.recv().await {
             if io_error.is_none() {
-                if let Err(e) = out.send_raw(&batch).await {
+                let sent = tokio::time::timeout(patience, out.send_raw(&batch))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            "client did not read its rows in time",
+                        ))
+                    });
+                if let Err(e) = sent {
                     io_error = Some(e);
                     rows_rx.close();
                 }

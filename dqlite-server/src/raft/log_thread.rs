@@ -1,7 +1,11 @@
 //! The raft log's thread: runs log writes in order and writes the appends waiting in its queue
 //! in one SQLite transaction (one fsync), then tells openraft they are durable.
+//!
+//! Entries stay in the shared cache until they are on disk; after that, at most
+//! [`CACHE_FLUSHED`] of them and [`CACHE_FLUSHED_BYTES`] of their encoded size are kept (for
+//! replication reads), oldest evicted first.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::mpsc;
 
 use openraft::storage::LogFlushed;
@@ -14,6 +18,10 @@ use super::{any_error, se, LogId, StorageError, TypeConfig};
 
 /// Entries kept in memory after they reached the disk (for replication reads).
 const CACHE_FLUSHED: usize = 1024;
+
+/// Encoded bytes of the entries kept in memory after they reached the disk: entries can be up
+/// to 128 MiB each, so a count alone does not bound the cache.
+pub(super) const CACHE_FLUSHED_BYTES: usize = 64 << 20;
 
 /// Where a job's result goes.
 pub(super) type Reply = oneshot::Sender<Result<(), StorageError>>;
@@ -42,6 +50,7 @@ pub(super) fn writer(
         .unwrap_or_default()
         .into_iter()
         .collect();
+    let mut sizes = Sizes::default();
     loop {
         let job = match next.take() {
             Some(j) => j,
@@ -71,7 +80,10 @@ pub(super) fn writer(
                     if let Some(shared) = shared.upgrade() {
                         mark_flushed(
                             &shared,
-                            batch.iter().flat_map(|(rows, _)| rows.iter().map(|r| r.0)),
+                            &mut sizes,
+                            batch
+                                .iter()
+                                .flat_map(|(rows, _)| rows.iter().map(|r| (r.0, r.1.len()))),
                         );
                     }
                 }
@@ -177,19 +189,108 @@ fn reload(conn: &Connection, segs: &mut BTreeSet<u64>) {
     }
 }
 
-fn mark_flushed(shared: &Shared, indexes: impl Iterator<Item = u64>) {
+fn mark_flushed(shared: &Shared, sizes: &mut Sizes, rows: impl Iterator<Item = (u64, usize)>) {
     let mut cache = shared.cache.lock().unwrap_or_else(|p| p.into_inner());
-    for idx in indexes {
+    for (idx, len) in rows {
         if let Some(e) = cache.get_mut(&idx) {
             e.1 = true;
+            sizes.insert(idx, len);
         }
     }
-    while cache.len() > CACHE_FLUSHED {
+    evict(&mut cache, sizes, CACHE_FLUSHED, CACHE_FLUSHED_BYTES);
+}
+
+/// Encoded sizes of the flushed entries in the cache, and their sum.
+#[derive(Default)]
+pub(super) struct Sizes {
+    by_index: BTreeMap<u64, usize>,
+    total: usize,
+}
+
+impl Sizes {
+    fn insert(&mut self, idx: u64, len: usize) {
+        if let Some(old) = self.by_index.insert(idx, len) {
+            self.total -= old;
+        }
+        self.total += len;
+    }
+
+    fn remove(&mut self, idx: u64) {
+        if let Some(old) = self.by_index.remove(&idx) {
+            self.total -= old;
+        }
+    }
+}
+
+/// Drops the oldest flushed entries while more than `max_count` entries or `max_bytes` of
+/// flushed ones are cached. Entries not yet on disk are never dropped (the cache is one run
+/// of indexes, flushed ones first). Sizes of entries the log store removed itself (truncated
+/// or purged) are forgotten first.
+pub(super) fn evict<E>(
+    cache: &mut BTreeMap<u64, (E, bool)>,
+    sizes: &mut Sizes,
+    max_count: usize,
+    max_bytes: usize,
+) {
+    let gone: Vec<u64> = sizes
+        .by_index
+        .keys()
+        .filter(|i| !cache.get(i).is_some_and(|e| e.1))
+        .copied()
+        .collect();
+    for idx in gone {
+        sizes.remove(idx);
+    }
+    while cache.len() > max_count || sizes.total > max_bytes {
         match cache.first_key_value() {
             Some((&k, (_, true))) => {
                 cache.remove(&k);
+                sizes.remove(k);
             }
             _ => break,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flushed_entries_are_bounded_by_bytes_and_unflushed_ones_stay() {
+        let mut cache: BTreeMap<u64, ((), bool)> = BTreeMap::new();
+        let mut sizes = Sizes::default();
+        for idx in 1..=10 {
+            cache.insert(idx, ((), idx <= 8));
+        }
+        for idx in 1..=8 {
+            sizes.insert(idx, 100);
+        }
+        evict(&mut cache, &mut sizes, 1024, 350);
+        assert_eq!(
+            cache.keys().copied().collect::<Vec<_>>(),
+            vec![6, 7, 8, 9, 10]
+        );
+        assert_eq!(sizes.total, 300);
+        // Over the byte bound with nothing flushed left to drop: unflushed entries stay.
+        evict(&mut cache, &mut sizes, 1024, 0);
+        assert_eq!(cache.keys().copied().collect::<Vec<_>>(), vec![9, 10]);
+        assert_eq!(sizes.total, 0);
+    }
+
+    #[test]
+    fn sizes_of_entries_removed_by_the_store_are_forgotten() {
+        let mut cache: BTreeMap<u64, ((), bool)> = BTreeMap::new();
+        let mut sizes = Sizes::default();
+        for idx in 1..=4 {
+            cache.insert(idx, ((), true));
+            sizes.insert(idx, 100);
+        }
+        // Purged by the store (not through `evict`).
+        cache.remove(&1);
+        cache.remove(&2);
+        evict(&mut cache, &mut sizes, 1024, 250);
+        assert_eq!(cache.len(), 2, "the purged sizes no longer count");
+        assert_eq!(sizes.total, 200);
     }
 }

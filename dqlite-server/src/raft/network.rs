@@ -23,6 +23,10 @@ use tokio::net::TcpStream;
 
 use super::{append_split, TypeConfig};
 
+#[cfg(test)]
+#[path = "frame_tests.rs"]
+mod frame_tests;
+
 /// RPC kinds on a peer connection.
 pub mod kind {
     /// AppendEntries.
@@ -160,15 +164,22 @@ pub async fn write_frame<S: tokio::io::AsyncWrite + Unpin>(
     s.flush().await
 }
 
-/// Reads one frame: kind (or status) and body.
+/// Body bytes allocated before any arrive; the buffer grows with what the peer really sends.
+const FIRST_READ: usize = 64 << 10;
+
+/// Reads one frame: kind (or status) and body. The body buffer grows as bytes arrive, so a
+/// peer claiming [`MAX_FRAME`] bytes and sending few costs little memory.
 pub async fn read_frame<S: tokio::io::AsyncRead + Unpin>(s: &mut S) -> io::Result<(u8, Vec<u8>)> {
     let len = s.read_u32_le().await? as usize;
     if len > MAX_FRAME {
         return Err(io::Error::other("raft frame too large"));
     }
     let kind = s.read_u8().await?;
-    let mut body = vec![0u8; len];
-    s.read_exact(&mut body).await?;
+    let mut body = Vec::with_capacity(len.min(FIRST_READ));
+    let read = (&mut *s).take(len as u64).read_to_end(&mut body).await?;
+    if read < len {
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
     Ok((kind, body))
 }
 

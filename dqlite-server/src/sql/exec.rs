@@ -56,9 +56,11 @@ pub fn bind(stmt: &mut RawStmt, params: &[Value], strict: bool) -> Result<usize>
     Ok(used)
 }
 
-/// Steps a statement run through EXEC: a row is an error.
+/// Steps a statement run through EXEC: a row is an error. A client statement may be stopped
+/// here by its time limit or INTERRUPT (see `limit`).
 pub fn step_exec(stmt: &mut RawStmt) -> Result<()> {
-    let res = match stmt.step() {
+    let stepping = super::limit::stepping();
+    let res = match stmt.step().map_err(super::limit::explain) {
         Ok(Step::Done) => Ok(()),
         Ok(Step::Row) => Err(Error::failure(
             1,
@@ -66,6 +68,7 @@ pub fn step_exec(stmt: &mut RawStmt) -> Result<()> {
         )),
         Err(e) => Err(e),
     };
+    drop(stepping);
     stmt.reset();
     res
 }
@@ -73,7 +76,9 @@ pub fn step_exec(stmt: &mut RawStmt) -> Result<()> {
 /// Steps a statement to completion, sending ROWS batches to `sink`: PART batches as they
 /// fill, then the DONE batch (possibly with no rows).
 pub fn stream_rows(stmt: &mut RawStmt, sink: &mut dyn FnMut(BytesMut) -> Result<()>) -> Result<()> {
-    let res = stream_inner(stmt, sink);
+    let stepping = super::limit::stepping();
+    let res = stream_inner(stmt, sink).map_err(super::limit::explain);
+    drop(stepping);
     stmt.reset();
     res
 }

@@ -8,6 +8,7 @@ pub mod classify;
 pub mod exec;
 mod ffi;
 mod guard;
+pub mod limit;
 pub mod queue;
 pub mod reader;
 pub mod registry;
@@ -35,13 +36,15 @@ use crate::error::Result;
 
 /// Opens a connection with the settings every database connection uses: WAL, foreign keys on
 /// (as dqlite does), no fsync (durability comes from the raft log: the state machine is rebuilt
-/// from the last snapshot plus the log on restart), extended result codes.
+/// from the last snapshot plus the log on restart), extended result codes. Inside a
+/// [`limit::opening`] scope the connection gets the statement limits' progress handler.
 pub fn open_connection(path: &Path) -> Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX
         | OpenFlags::SQLITE_OPEN_URI;
-    let conn = Connection::open_with_flags(path, flags)?;
+    let mut conn = Connection::open_with_flags(path, flags)?;
+    limit::install_opening(&mut conn)?;
     conn.busy_timeout(Duration::from_secs(10))?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;

@@ -3,23 +3,30 @@
 //!
 //! A reader prepares the statement first; if SQLite says it writes, the job comes back as
 //! [`ReadOutcome::NeedsWriter`] and the gateway sends it to the database's writer instead.
+//!
+//! At most `Config::read_queue` jobs wait for a reader; one more is refused at once with
+//! SQLITE_BUSY instead of queueing behind reads that may take their full statement time.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 
 use bytes::BytesMut;
-use dqlite_proto::Value;
+use dqlite_proto::{code, Value};
 use rusqlite::Connection;
 use tokio::sync::{mpsc as tmpsc, oneshot};
 
 use super::classify::{self, Keyword};
 use super::exec::{self, StmtCache};
+use super::limit::{self, SqlLimits};
 use super::stmt::RawStmt;
 use crate::error::{Error, Result};
 
 /// A read job.
 pub struct ReadJob {
+    /// The client connection asking (for INTERRUPT).
+    pub owner: u64,
     /// Database file and its generation (a new generation means the file was replaced).
     pub db: (PathBuf, u64),
     /// SQL text (one statement).
@@ -56,27 +63,64 @@ pub enum ReadOutcome {
 #[derive(Clone)]
 pub struct ReadPool {
     tx: mpsc::Sender<ReadJob>,
+    /// Jobs sent and not yet taken by a reader.
+    queued: Arc<AtomicUsize>,
+    /// Jobs being served.
+    running: Arc<AtomicUsize>,
+    limits: Arc<SqlLimits>,
 }
 
 impl ReadPool {
-    /// Starts `threads` reader threads.
-    pub fn start(threads: usize) -> Result<ReadPool> {
+    /// Starts `threads` reader threads, whose statements obey `limits`.
+    pub fn start(threads: usize, limits: Arc<SqlLimits>) -> Result<ReadPool> {
         let (tx, rx) = mpsc::channel::<ReadJob>();
         let rx = Arc::new(Mutex::new(rx));
+        let queued = Arc::new(AtomicUsize::new(0));
+        let running = Arc::new(AtomicUsize::new(0));
         for i in 0..threads.max(1) {
             let rx = rx.clone();
+            let reader = Reader {
+                dbs: HashMap::new(),
+                queued: queued.clone(),
+                running: running.clone(),
+                limits: limits.clone(),
+            };
             std::thread::Builder::new()
                 .name(format!("reader-{i}"))
-                .spawn(move || Reader::default().run(&rx))?;
+                .spawn(move || reader.run(&rx))?;
         }
-        Ok(ReadPool { tx })
+        Ok(ReadPool {
+            tx,
+            queued,
+            running,
+            limits,
+        })
     }
 
-    /// Queues a job.
+    /// Jobs waiting for a reader thread.
+    pub fn queued(&self) -> usize {
+        self.queued.load(Ordering::Acquire)
+    }
+
+    /// Jobs being served by reader threads.
+    pub fn running(&self) -> usize {
+        self.running.load(Ordering::Acquire)
+    }
+
+    /// Queues a job, or fails with SQLITE_BUSY when `Config::read_queue` jobs already wait.
     pub fn submit(&self, job: ReadJob) -> Result<()> {
-        self.tx
-            .send(job)
-            .map_err(|_| Error::internal("read pool stopped"))
+        let max = self.limits.read_queue();
+        if self.queued.fetch_add(1, Ordering::AcqRel) >= max {
+            self.queued.fetch_sub(1, Ordering::AcqRel);
+            return Err(Error::failure(
+                code::BUSY,
+                format!("too many queued reads (read queue of {max} is full)"),
+            ));
+        }
+        self.tx.send(job).map_err(|_| {
+            self.queued.fetch_sub(1, Ordering::AcqRel);
+            Error::internal("read pool stopped")
+        })
     }
 }
 
@@ -92,9 +136,11 @@ impl Drop for OpenDb {
     }
 }
 
-#[derive(Default)]
 struct Reader {
     dbs: HashMap<PathBuf, OpenDb>,
+    queued: Arc<AtomicUsize>,
+    running: Arc<AtomicUsize>,
+    limits: Arc<SqlLimits>,
 }
 
 impl Reader {
@@ -107,11 +153,17 @@ impl Reader {
                 },
                 Err(_) => return,
             };
+            self.running.fetch_add(1, Ordering::AcqRel);
+            self.queued.fetch_sub(1, Ordering::AcqRel);
             let reply = job.reply;
+            // The statement time limit and INTERRUPT apply from here (see `limit`).
+            let client = limit::client(job.owner);
             let res = match self.db(&job.db) {
                 Ok(db) => serve(db, &job.sql, &job.params, job.kind),
                 Err(e) => Err(e),
             };
+            drop(client);
+            self.running.fetch_sub(1, Ordering::AcqRel);
             let _ = reply.send(res);
         }
     }
@@ -125,7 +177,8 @@ impl Reader {
             self.dbs.remove(path);
         }
         if !self.dbs.contains_key(path) {
-            let conn = super::open_connection(path)?;
+            let mut conn = super::open_connection(path)?;
+            limit::install(&mut conn, self.limits.clone())?;
             conn.execute_batch("PRAGMA query_only = 1")?;
             let db = OpenDb {
                 generation: *generation,

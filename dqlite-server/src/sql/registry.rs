@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use super::limit::{self, SqlLimits};
 use super::queue::WriteQueue;
 use super::reader::ReadPool;
 use super::writer::{Proposer, Writer, WriterCmd, WriterEnv, WriterHandle};
@@ -33,6 +34,8 @@ pub struct Registry {
     env: WriterEnv,
     /// The shared read pool.
     pub readers: ReadPool,
+    /// Statement limits of the readers and writers (set from the configuration).
+    pub limits: Arc<SqlLimits>,
 }
 
 impl Registry {
@@ -40,12 +43,14 @@ impl Registry {
     /// share `env`.
     pub fn new(dir: &Path, readers: usize, env: WriterEnv) -> Result<Registry> {
         crate::durable::create_dir_all(dir)?;
+        let limits = Arc::new(SqlLimits::default());
         Ok(Registry {
             dir: dir.to_owned(),
             generation: AtomicU64::new(1),
             dbs: Mutex::new(HashMap::new()),
             env,
-            readers: ReadPool::start(readers)?,
+            readers: ReadPool::start(readers, limits.clone())?,
+            limits,
         })
     }
 
@@ -90,6 +95,8 @@ impl Registry {
         }
         check_name(name)?;
         let path = self.path_of(name);
+        // The writer's connection gets the statement limits' handler.
+        let _limits = limit::opening(self.limits.clone());
         let db = Arc::new(Db {
             name: name.to_owned(),
             writer: Writer::spawn(&path, name, self.env.clone())?,

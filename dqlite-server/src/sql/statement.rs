@@ -23,6 +23,8 @@ pub(super) type Commit = (
 impl Writer {
     /// Runs the first statement of `job.sql`.
     pub(super) fn statement(&mut self, job: StmtJob) -> Result<Outcome> {
+        // The statement time limit and INTERRUPT apply from here (see `limit`).
+        let _client = super::limit::client(job.owner);
         match &self.tx {
             Some(t) if t.owner != job.owner => return Err(Error::busy()),
             None if job.in_tx => return Err(Error::NotLeader),

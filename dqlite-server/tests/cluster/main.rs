@@ -5,6 +5,8 @@ mod util;
 mod test_faults;
 mod test_gateway;
 mod test_hardening;
+mod test_limits;
 mod test_process;
 mod test_replication;
+mod test_stall;
 mod test_stream;

@@ -66,12 +66,19 @@ pub struct Config {
     /// Longest a client statement may run before it fails with SQLITE_INTERRUPT (zero: no
     /// limit). Applying committed entries is never limited.
     pub statement_timeout: Duration,
+    /// Bytes of raft log entries already on disk kept in memory for replication to lagging
+    /// followers (entries not yet on disk are always kept).
+    pub log_cache_bytes: usize,
 }
 
 /// Sockets accepted beyond [`Config::max_connections`], so that raft peers (which start like
 /// clients: version word, then CONNECT) still get in while clients use every slot. A client
 /// that lands in this headroom is refused at its first request.
 pub const PEER_HEADROOM: usize = 64;
+
+/// Default of [`Config::log_cache_bytes`]: 64 MiB (entries can be up to 128 MiB each, so a
+/// count alone does not bound the cache).
+pub const DEFAULT_LOG_CACHE_BYTES: usize = 64 << 20;
 
 /// Default of [`Config::max_databases`].
 pub const DEFAULT_MAX_DATABASES: usize = 1024;
@@ -110,6 +117,7 @@ impl Config {
             max_frame_bytes: dqlite_proto::DEFAULT_MAX_BODY,
             read_queue: crate::sql::limit::DEFAULT_READ_QUEUE,
             statement_timeout: crate::sql::limit::DEFAULT_STATEMENT_TIMEOUT,
+            log_cache_bytes: DEFAULT_LOG_CACHE_BYTES,
         }
     }
 

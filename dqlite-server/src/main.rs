@@ -76,6 +76,9 @@ struct Args {
     /// (0: no limit).
     #[arg(long, default_value_t = 60_000)]
     statement_timeout_ms: u64,
+    /// Bytes of raft log entries already on disk kept in memory for lagging followers.
+    #[arg(long, default_value_t = dqlite_server::config::DEFAULT_LOG_CACHE_BYTES)]
+    log_cache_bytes: usize,
 }
 
 #[tokio::main]
@@ -113,6 +116,7 @@ async fn run(args: Args) -> dqlite_server::Result<()> {
     config.max_frame_bytes = args.max_frame_bytes;
     config.read_queue = args.read_queue;
     config.statement_timeout = Duration::from_millis(args.statement_timeout_ms);
+    config.log_cache_bytes = args.log_cache_bytes;
     config.role_adjust_interval =
         (args.role_adjust_ms > 0).then(|| Duration::from_millis(args.role_adjust_ms));
     let listener = TcpListener::bind(&args.db).await?;

@@ -151,7 +151,8 @@ impl Node {
         )
         .await?;
         let sm_state = sm.state();
-        let log = LogStore::open_with_floor(&config.dir.join("raft.db"), floor)?;
+        let log =
+            LogStore::open_with_floor(&config.dir.join("raft.db"), floor, config.log_cache_bytes)?;
         let network = Network {
             id,
             address: config.address.clone(),

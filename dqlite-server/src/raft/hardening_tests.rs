@@ -57,7 +57,8 @@ fn current_index(dir: &std::path::Path) -> Option<u64> {
 async fn a_purge_waits_until_a_durable_snapshot_covers_it() {
     let dir = Dir::new("purge-floor");
     let floor = SnapshotFloor::default();
-    let mut log = LogStore::open_with_floor(&dir.0.join("raft.db"), floor.clone()).expect("open");
+    let mut log =
+        LogStore::open_with_floor(&dir.0.join("raft.db"), floor.clone(), 1 << 20).expect("open");
     let mut purge = tokio::spawn(async move { log.purge(log_id(1, 0, 10)).await });
     // Nothing covers index 10 yet: the purge must not reach the disk.
     let early = tokio::time::timeout(Duration::from_millis(300), &mut purge).await;
@@ -69,7 +70,11 @@ async fn a_purge_waits_until_a_durable_snapshot_covers_it() {
         .expect("task")
         .expect("purge");
     // A log purged past the snapshot on disk is refused at start, with a clear message.
-    let err = match LogStore::open_with_floor(&dir.0.join("raft.db"), SnapshotFloor::default()) {
+    let err = match LogStore::open_with_floor(
+        &dir.0.join("raft.db"),
+        SnapshotFloor::default(),
+        1 << 20,
+    ) {
         Ok(_) => panic!("opened a log purged past its snapshot"),
         Err(e) => e.to_string(),
     };

@@ -68,14 +68,19 @@ impl LogStore {
     /// Opens or creates the log at `path` and starts its thread. Purges are written as soon
     /// as openraft asks (see [`LogStore::open_with_floor`] for a node's log).
     pub fn open(path: &Path) -> crate::Result<LogStore> {
-        Self::open_inner(path, None)
+        Self::open_inner(path, None, crate::config::DEFAULT_LOG_CACHE_BYTES)
     }
 
     /// Like [`LogStore::open`], but a purge waits until `floor` shows a durable snapshot that
     /// covers it, so the log never begins after the snapshot on disk ends. Fails when the log
-    /// on disk already does (the data directory is then inconsistent).
-    pub fn open_with_floor(path: &Path, floor: SnapshotFloor) -> crate::Result<LogStore> {
-        let store = Self::open_inner(path, Some(floor.clone()))?;
+    /// on disk already does (the data directory is then inconsistent). At most `cache_bytes`
+    /// of entries already on disk stay cached in memory.
+    pub fn open_with_floor(
+        path: &Path,
+        floor: SnapshotFloor,
+        cache_bytes: usize,
+    ) -> crate::Result<LogStore> {
+        let store = Self::open_inner(path, Some(floor.clone()), cache_bytes)?;
         let first = store.shared.first.load(Ordering::Acquire);
         if first > floor.covered().map_or(0, |i| i + 1) {
             return Err(crate::Error::Config(format!(
@@ -91,7 +96,11 @@ impl LogStore {
         Ok(store)
     }
 
-    fn open_inner(path: &Path, floor: Option<SnapshotFloor>) -> crate::Result<LogStore> {
+    fn open_inner(
+        path: &Path,
+        floor: Option<SnapshotFloor>,
+        cache_bytes: usize,
+    ) -> crate::Result<LogStore> {
         let mut write = open_conn(path)?;
         segments::migrate(&mut write)?;
         let read = open_conn(path)?;
@@ -108,7 +117,7 @@ impl LogStore {
         let weak = Arc::downgrade(&shared);
         std::thread::Builder::new()
             .name("raft-log".into())
-            .spawn(move || writer(write, rx, weak))?;
+            .spawn(move || writer(write, rx, weak, cache_bytes))?;
         Ok(LogStore { shared })
     }
 

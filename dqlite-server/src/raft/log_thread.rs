@@ -2,8 +2,8 @@
 //! in one SQLite transaction (one fsync), then tells openraft they are durable.
 //!
 //! Entries stay in the shared cache until they are on disk; after that, at most
-//! [`CACHE_FLUSHED`] of them and [`CACHE_FLUSHED_BYTES`] of their encoded size are kept (for
-//! replication reads), oldest evicted first.
+//! [`CACHE_FLUSHED`] of them and a byte budget of their encoded size (`--log-cache-bytes`)
+//! are kept (for replication reads), oldest evicted first.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::mpsc;
@@ -18,10 +18,6 @@ use super::{any_error, se, LogId, StorageError, TypeConfig};
 
 /// Entries kept in memory after they reached the disk (for replication reads).
 const CACHE_FLUSHED: usize = 1024;
-
-/// Encoded bytes of the entries kept in memory after they reached the disk: entries can be up
-/// to 128 MiB each, so a count alone does not bound the cache.
-pub(super) const CACHE_FLUSHED_BYTES: usize = 64 << 20;
 
 /// Where a job's result goes.
 pub(super) type Reply = oneshot::Sender<Result<(), StorageError>>;
@@ -39,10 +35,12 @@ pub(super) enum Job {
 }
 
 /// The log thread: runs jobs in order, batching consecutive appends into one transaction.
+/// At most `cache_bytes` of flushed entries stay cached.
 pub(super) fn writer(
     mut conn: Connection,
     rx: mpsc::Receiver<Job>,
     shared: std::sync::Weak<Shared>,
+    cache_bytes: usize,
 ) {
     let mut next: Option<Job> = None;
     // Segments with a table, kept in step with the file after every transaction.
@@ -81,6 +79,7 @@ pub(super) fn writer(
                         mark_flushed(
                             &shared,
                             &mut sizes,
+                            cache_bytes,
                             batch
                                 .iter()
                                 .flat_map(|(rows, _)| rows.iter().map(|r| (r.0, r.1.len()))),
@@ -189,7 +188,12 @@ fn reload(conn: &Connection, segs: &mut BTreeSet<u64>) {
     }
 }
 
-fn mark_flushed(shared: &Shared, sizes: &mut Sizes, rows: impl Iterator<Item = (u64, usize)>) {
+fn mark_flushed(
+    shared: &Shared,
+    sizes: &mut Sizes,
+    cache_bytes: usize,
+    rows: impl Iterator<Item = (u64, usize)>,
+) {
     let mut cache = shared.cache.lock().unwrap_or_else(|p| p.into_inner());
     for (idx, len) in rows {
         if let Some(e) = cache.get_mut(&idx) {
@@ -197,7 +201,7 @@ fn mark_flushed(shared: &Shared, sizes: &mut Sizes, rows: impl Iterator<Item = (
             sizes.insert(idx, len);
         }
     }
-    evict(&mut cache, sizes, CACHE_FLUSHED, CACHE_FLUSHED_BYTES);
+    evict(&mut cache, sizes, CACHE_FLUSHED, cache_bytes);
 }
 
 /// Encoded sizes of the flushed entries in the cache, and their sum.

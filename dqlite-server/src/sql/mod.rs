@@ -6,6 +6,7 @@ mod apply;
 mod batch;
 pub mod classify;
 pub mod exec;
+mod failstop;
 mod ffi;
 mod guard;
 pub mod limit;

@@ -124,13 +124,7 @@ async fn an_install_leaves_a_running_builds_files_alone() {
 }
 
 async fn state_machine(dir: &Dir) -> (Arc<Registry>, StateMachine) {
-    let env = WriterEnv {
-        node_id: 1,
-        proposer: Default::default(),
-        max_tx_bytes: crate::config::DEFAULT_MAX_TX_BYTES,
-        fatal: Default::default(),
-        serving: Default::default(),
-    };
+    let env = WriterEnv::standalone(1);
     let registry = Arc::new(Registry::new(&dir.0.join("db"), 1, env).expect("registry"));
     let sm = StateMachine::open(
         &dir.0.join("snapshots"),

@@ -34,13 +34,7 @@ impl StoreBuilder<TypeConfig, LogStore, StateMachine, DirGuard> for Builder {
         ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).map_err(|e| se::write(any_error(e)))?;
-        let env = WriterEnv {
-            node_id: 1,
-            proposer: Default::default(),
-            max_tx_bytes: crate::config::DEFAULT_MAX_TX_BYTES,
-            fatal: Default::default(),
-            serving: Default::default(),
-        };
+        let env = WriterEnv::standalone(1);
         let registry =
             Arc::new(Registry::new(&dir.join("db"), 1, env).map_err(|e| se::write(any_error(e)))?);
         let sm = StateMachine::open(&dir.join("snapshots"), registry, Default::default())

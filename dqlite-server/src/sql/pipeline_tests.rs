@@ -142,4 +142,8 @@ async fn entries_applied_together_fail_one_by_one() {
     let ok: Vec<bool> = results.iter().map(|r| r.is_ok()).collect();
     assert_eq!(ok, [true, false, true]);
     assert_eq!(keys(&p, "follower"), [1, 3]);
+    assert!(
+        p.follower_fatal.reason().is_none(),
+        "a deterministic SQL error stopped the node"
+    );
 }

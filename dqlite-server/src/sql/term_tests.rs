@@ -83,11 +83,9 @@ async fn a_transaction_raft_refuses_is_rolled_back_at_once() {
     let slot = Arc::new(OnceLock::new());
     let _ = slot.set(refuse);
     let env = WriterEnv {
-        node_id: 1,
         proposer: slot,
-        max_tx_bytes: crate::config::DEFAULT_MAX_TX_BYTES,
-        fatal: Default::default(),
         serving: Arc::new(Serving::leader_of(1)),
+        ..WriterEnv::standalone(1)
     };
     let w = Writer::spawn(&dir.join("db"), "refused", env).expect("writer");
     // CREATE is refused too (it has changes): run it outside raft's reach first.

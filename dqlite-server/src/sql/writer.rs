@@ -53,6 +53,20 @@ pub struct WriterEnv {
     pub serving: Arc<Serving>,
 }
 
+#[cfg(test)]
+impl WriterEnv {
+    /// Node `node_id` with no proposer, default limits, not serving (tests below the node).
+    pub(crate) fn standalone(node_id: u64) -> WriterEnv {
+        WriterEnv {
+            node_id,
+            proposer: Default::default(),
+            max_tx_bytes: crate::config::DEFAULT_MAX_TX_BYTES,
+            fatal: Default::default(),
+            serving: Default::default(),
+        }
+    }
+}
+
 /// One statement to run on the writer.
 #[derive(Debug)]
 pub struct StmtJob {

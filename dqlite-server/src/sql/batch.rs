@@ -134,6 +134,8 @@ impl Writer {
         let Some(entry) = entry else {
             // Raft refused it (no longer leader, or stopped): nothing was proposed, so its
             // effects are rolled back now, before anything can run on top of them.
+            self.pk_cache.clear();
+            self.cache.clear();
             let sp = &t.savepoint;
             if let Err(e) = self
                 .conn

@@ -5,6 +5,7 @@ mod util;
 mod test_faults;
 mod test_gateway;
 mod test_hardening;
+mod test_hostile;
 mod test_limits;
 mod test_process;
 mod test_replication;

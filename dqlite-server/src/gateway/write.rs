@@ -33,6 +33,11 @@ impl Gateway {
         {
             None => Err(Error::failure(0, "empty statement")),
             Some(ran) => {
+                // Transaction control and VACUUM run without producing ROWS: a QUERY of one
+                // still gets its (empty) answer. A streamed query has sent its own.
+                if !ran.produced_rows {
+                    out.send_raw(&crate::sql::exec::no_rows()?).await?;
+                }
                 for batch in ran.rows {
                     out.send_raw(&batch).await?;
                 }

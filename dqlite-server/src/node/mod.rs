@@ -285,9 +285,13 @@ pub use transfer::transfer;
 /// is served and raft is shut down, so this node cannot vote or answer for data it lacks.
 async fn fail_stop(inner: Arc<Inner>) {
     let mut metrics = inner.raft.metrics();
+    let mut shutdown = inner.shutdown.subscribe();
     let why = tokio::select! {
+        // A node being stopped on purpose stops its raft too: that is no fault.
+        _ = shutdown.wait_for(|stop| *stop) => return,
         why = inner.fatal.wait() => why,
         stopped = metrics.wait_for(|m| m.running_state.is_err()) => match stopped {
+            Ok(_) if *inner.shutdown.borrow() => return,
             Ok(m) => match &m.running_state {
                 Err(e) => format!("raft stopped: {e}"),
                 Ok(()) => return,

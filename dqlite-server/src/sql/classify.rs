@@ -113,8 +113,10 @@ pub struct AuthInfo {
     pub created_table: Option<String>,
     /// The statement reads tables (with `created_table`: a CREATE TABLE AS SELECT).
     pub selects: bool,
-    /// The statement sets a persistent PRAGMA that must be replicated as SQL.
-    pub persistent_pragma: bool,
+    /// The statement changes what sessions cannot record and must be replicated as SQL even
+    /// when the schema does not change: a persistent PRAGMA, or ANALYZE (sessions do not
+    /// record `sqlite_stat1`).
+    pub replay: bool,
     /// Tables the statement inserts into or updates.
     pub written: Vec<String>,
     /// The statement itself is an INSERT, UPDATE or DELETE (it sets `changes()`).
@@ -181,13 +183,28 @@ fn authorize(slot: &AuthSlot, ctx: AuthContext<'_>) -> Authorization {
                     return Authorization::Deny;
                 }
                 if PERSISTENT_PRAGMAS.contains(&name.as_str()) {
-                    info.persistent_pragma = true;
+                    info.replay = true;
                 }
             }
         }
         AuthAction::CreateTable { table_name } => {
             info.ddl = true;
             info.created_table = Some(table_name.to_owned());
+        }
+        AuthAction::Analyze { .. } if !temp => {
+            info.ddl = true;
+            info.replay = true;
+        }
+        // A DELETE without WHERE would use SQLite's truncate optimisation, which the session
+        // does not see when the statement was prepared before the session existed (cached
+        // statements): its rows would be deleted on the leader only. Answering IGNORE to this
+        // check (user tables of `main` only; internal deletes from `sqlite_schema` must stay
+        // Allow, or DROP would silently do nothing) turns the optimisation off, as SQLite
+        // documents, and the rows are deleted one by one.
+        AuthAction::Delete { table_name }
+            if ctx.database_name == Some("main") && !table_name.starts_with("sqlite_") =>
+        {
+            return Authorization::Ignore;
         }
         AuthAction::CreateIndex { .. }
         | AuthAction::CreateTrigger { .. }
@@ -198,7 +215,6 @@ fn authorize(slot: &AuthSlot, ctx: AuthContext<'_>) -> Authorization {
         | AuthAction::DropView { .. }
         | AuthAction::AlterTable { .. }
         | AuthAction::Reindex { .. }
-        | AuthAction::Analyze { .. }
         | AuthAction::CreateVtable { .. }
         | AuthAction::DropVtable { .. }
             if !temp =>

@@ -83,6 +83,17 @@ pub fn stream_rows(stmt: &mut RawStmt, sink: &mut dyn FnMut(BytesMut) -> Result<
     res
 }
 
+/// The ROWS answer of a statement that yields no rows and no columns (QUERY of BEGIN, COMMIT,
+/// VACUUM ...): one DONE batch with zero columns, as dqlite answers it.
+pub fn no_rows() -> Result<BytesMut> {
+    let mut buf = BytesMut::new();
+    RowsWriter::begin::<&str>(&mut buf, &[])
+        .map_err(codec)?
+        .finish(RowsEnd::Done)
+        .map_err(codec)?;
+    Ok(buf)
+}
+
 fn stream_inner(stmt: &mut RawStmt, sink: &mut dyn FnMut(BytesMut) -> Result<()>) -> Result<()> {
     let n = stmt.column_count();
     let names: Vec<String> = (0..n).map(|i| stmt.column_name(i)).collect();

@@ -178,7 +178,7 @@ impl Writer {
     }
 
     fn cache_back(&mut self, text: &str, tail: usize, stmt: RawStmt, info: &AuthInfo) {
-        if !info.ddl && !info.persistent_pragma {
+        if !info.ddl && !info.replay {
             self.cache.give_back(text, tail, stmt, info.clone());
         }
     }
@@ -193,7 +193,7 @@ impl Writer {
         job: &StmtJob,
         ran: &mut Ran,
     ) -> Result<()> {
-        let schema_change = info.ddl || info.persistent_pragma;
+        let schema_change = info.ddl || info.replay;
         let version_before = if schema_change {
             self.flush_session()?;
             Some(self.schema_version()?)
@@ -201,6 +201,7 @@ impl Writer {
             None
         };
         ran.used = exec::bind(stmt, &job.params, job.strict)?;
+        ran.produced_rows = job.mode == Mode::Query;
         match job.mode {
             Mode::Exec => exec::step_exec(stmt)?,
             Mode::Query => match &job.rows {
@@ -222,7 +223,7 @@ impl Writer {
             },
         }
         if let Some(before) = version_before {
-            let changed = info.persistent_pragma || self.schema_version()? != before;
+            let changed = info.replay || self.schema_version()? != before;
             match (&info.created_table, info.selects) {
                 (Some(table), true) if changed => self.replicate_ctas(table)?,
                 _ if changed => self.tx_mut()?.ops.push(Op::Sql(text.to_owned())),

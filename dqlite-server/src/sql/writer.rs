@@ -126,6 +126,9 @@ pub struct Ran {
     pub dml: bool,
     /// ROWS batches (QUERY only).
     pub rows: Vec<BytesMut>,
+    /// The statement produced its ROWS answer (buffered in `rows`, or streamed). A QUERY of
+    /// a statement that steps nothing (BEGIN, COMMIT, VACUUM ...) has not.
+    pub produced_rows: bool,
     /// Byte offset of the unparsed tail.
     pub tail: usize,
     /// Parameters consumed.

@@ -87,3 +87,16 @@ async fn databases_beyond_the_limit_are_refused_and_the_others_keep_working() {
     open_raw(&addr, "a").await.expect("an existing database");
     still_serving(&cl, "b").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_stopped_on_purpose_reports_no_fault() {
+    let mut cl = Cluster::start("stop-no-fault", 1, |_| {}).await;
+    let node = cl.nodes[0].take().expect("node");
+    let fatal = node.inner().fatal.clone();
+    node.stop().await;
+    assert_eq!(
+        fatal.reason(),
+        None,
+        "a stop on purpose was reported as a fault"
+    );
+}

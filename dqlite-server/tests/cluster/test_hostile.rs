@@ -20,9 +20,9 @@
 //! the bytes differ, the logical content must be equal instead: the schema (sqlite_master),
 //! user_version, application_id and every table's rows; the byte differences are printed.
 //!
-//! Found and kept as `#[ignore]`d tests (the sequences avoid them): a QUERY of
-//! BEGIN/COMMIT/ROLLBACK/SAVEPOINT/RELEASE/VACUUM is never answered; `DELETE FROM t` without
-//! WHERE is not replicated; a second ANALYZE is not replicated.
+//! Found by this test and fixed, each kept as a regression test below: a QUERY of
+//! BEGIN/COMMIT/ROLLBACK/SAVEPOINT/RELEASE/VACUUM was never answered; `DELETE FROM t` without
+//! WHERE was not replicated; a second ANALYZE was not replicated.
 //!
 //! Each sequence is generated in full from its seed before it runs (it does not depend on the
 //! answers), so a failure names the seed and prints the numbered requests with their answers;
@@ -223,8 +223,13 @@ fn sql(g: &mut StdRng) -> (String, usize) {
         19 => return (format!("UPDATE {t} SET a = ? WHERE id % 3 = ?"), 2),
         20 => format!("UPDATE {t} SET b = coalesce(b, '') || 'x'"),
         21 => return (format!("DELETE FROM {t} WHERE id > ?"), 1),
-        // Not `DELETE FROM {t}`: see hostile_bug_delete_without_where_is_not_replicated.
-        22 => format!("DELETE FROM {t} WHERE 1"),
+        22 => [
+            format!("DELETE FROM {t}"),
+            format!("DELETE FROM {t} WHERE 1"),
+        ]
+        .choose(g)
+        .expect("deletes")
+        .clone(),
         23 => "BEGIN".into(),
         24 => ["BEGIN IMMEDIATE", "BEGIN EXCLUSIVE", "BEGIN DEFERRED"]
             .choose(g)
@@ -280,7 +285,7 @@ fn sql(g: &mut StdRng) -> (String, usize) {
             "DETACH m",
             "SELECT load_extension('libnope')",
             "REINDEX",
-            // Not ANALYZE: see hostile_bug_second_analyze_is_not_replicated.
+            "ANALYZE",
             "ANALYZE sqlite_schema",
         ]
         .choose(g)
@@ -713,23 +718,6 @@ fn step_req(step: &Step) -> &Request {
     }
 }
 
-/// Statements whose QUERY is never answered (see
-/// [`hostile_bug_query_of_transaction_control_or_vacuum_is_never_answered`]): such queries
-/// are skipped (and logged as skipped) so that the sequences go on finding other faults.
-fn query_never_answered(sql: &str) -> bool {
-    use dqlite_server::sql::classify::{keyword, Keyword};
-    matches!(
-        keyword(sql),
-        Keyword::Begin
-            | Keyword::Savepoint
-            | Keyword::Commit
-            | Keyword::Rollback
-            | Keyword::RollbackTo
-            | Keyword::Release
-            | Keyword::Vacuum
-    )
-}
-
 /// The record of one sequence, printed when it fails.
 struct Record {
     seed: u64,
@@ -791,19 +779,6 @@ async fn run_sequence(cl: &Cluster, seed: u64) -> Record {
             conns[a.conn] = None;
             stmts[a.conn].clear();
             rec.lines.push(head);
-            continue;
-        }
-        let skip = match &a.step {
-            Step::Req(Request::QuerySql { sql, .. }) => query_never_answered(sql),
-            Step::Req(Request::Query { db: 0, stmt, .. }) => stmts[a.conn]
-                .get(stmt)
-                .is_some_and(|sql| query_never_answered(sql)),
-            _ => false,
-        };
-        if skip {
-            rec.lines.push(format!(
-                "{head} => skipped (known bug: a query never answered)"
-            ));
             continue;
         }
         if conns[a.conn].is_none() {
@@ -1068,18 +1043,13 @@ async fn hostile_sequences_leave_every_node_serving_and_identical() {
     eprintln!("DUMPs equal in content but not in bytes: {diffs:?}");
 }
 
-/// BUG (found by seed 31337, step #89): a QUERY or QUERY_SQL whose statement is BEGIN,
-/// SAVEPOINT, COMMIT/END, ROLLBACK, RELEASE, ROLLBACK TO or VACUUM and that succeeds gets no
-/// answer at all: `Gateway::query_on_writer` (gateway/write.rs) sends only the ROWS batches
-/// the writer returned, and the writer (sql/statement.rs, `dispatch`) runs these keywords
-/// without filling `Ran::rows`, so nothing is written and the client waits forever (the
-/// statement did run: BEGIN leaves the transaction open). A failing one (COMMIT with no
-/// transaction) is answered with its FAILURE. The C server answers a query of such a
-/// statement with an empty ROWS (no columns, DONE), as for any statement without rows.
-/// One node is enough.
+/// Regression (found by seed 31337, step #89): a QUERY or QUERY_SQL whose statement is BEGIN,
+/// SAVEPOINT, COMMIT/END, ROLLBACK, RELEASE, ROLLBACK TO or VACUUM and that succeeded got no
+/// answer at all (the writer runs these without producing ROWS and the gateway sent only the
+/// batches it got), so the client waited forever. It is answered like the C server does: an
+/// empty ROWS (no columns, DONE).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "server bug: QUERY of BEGIN/COMMIT/ROLLBACK/SAVEPOINT/RELEASE/VACUUM is never answered"]
-async fn hostile_bug_query_of_transaction_control_or_vacuum_is_never_answered() {
+async fn a_query_of_transaction_control_or_vacuum_is_answered() {
     let cl = Cluster::start("hostile-bug-query-tx", 1, |_| {}).await;
     let addr = cl.addrs[cl.leader().await].clone();
     let mut hangs = Vec::new();
@@ -1101,7 +1071,9 @@ async fn hostile_bug_query_of_transaction_control_or_vacuum_is_never_answered() 
         if r.is_err() {
             hangs.push(format!("QUERY_SQL {sql:?}"));
         }
-        // The same through PREPARE and QUERY.
+        // The same through PREPARE and QUERY, once the first connection (and any transaction
+        // it left open) is gone.
+        drop(c);
         let mut c = open(&addr, "q").await;
         if let Some(setup) = setup {
             exec(&mut c, setup).await.expect("setup");
@@ -1132,17 +1104,13 @@ async fn hostile_bug_query_of_transaction_control_or_vacuum_is_never_answered() 
     assert!(hangs.is_empty(), "no answer to: {hangs:?}");
 }
 
-/// BUG (found by seed 1009, step #94 `DELETE FROM t2` on connection 1): a `DELETE FROM t`
-/// without a WHERE clause is executed on the leader but never reaches the followers, which
-/// keep every row: the replicas diverge silently (no error anywhere, the client gets
-/// RESULT). `DELETE FROM t WHERE 1` replicates. Likely cause: SQLite compiles a DELETE
-/// without WHERE to its truncate optimization (OP_Clear, no per-row pre-update hook) when no
-/// pre-update hook is registered at prepare time; the writer prepares the statement before
-/// `begin_client_tx` creates the session (which registers the hook), so the session records
-/// no change and the replicated changeset is empty.
+/// Regression (found by seed 1009, step #94 `DELETE FROM t2`): a `DELETE FROM t` without a
+/// WHERE clause ran on the leader but never reached the followers, which kept every row. SQLite
+/// compiles such a DELETE to its truncate optimisation when no pre-update hook exists at
+/// prepare time, and the writer prepares statements before the session exists. The
+/// authorizer now turns the optimisation off (see `sql::classify`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "server bug: DELETE without WHERE is not replicated (replicas diverge)"]
-async fn hostile_bug_delete_without_where_is_not_replicated() {
+async fn a_delete_without_where_is_replicated() {
     let cl = Cluster::start("hostile-bug-delete", 3, |_| {}).await;
     let l = cl.leader().await;
     let mut c = open(&cl.addrs[l], "d").await;
@@ -1170,15 +1138,13 @@ async fn hostile_bug_delete_without_where_is_not_replicated() {
     );
 }
 
-/// BUG (found by seed 65537, steps #68 and #121: EXEC of a prepared `ANALYZE`): the first
-/// ANALYZE of a database reaches the followers (its `sqlite_stat1` table is created there),
-/// a later one does not: the leader's `sqlite_stat1` has the new statistics, the followers
-/// keep the old ones, so the DUMPs differ in content. Likely cause: sessions do not record
-/// changes to `sqlite_stat1` unless it is attached by name, and ANALYZE is not replayed as
-/// SQL once the table exists. Only planner statistics diverge, not user rows.
+/// Regression (found by seed 65537, steps #68 and #121: EXEC of a prepared `ANALYZE`): the
+/// first ANALYZE of a database reached the followers (its `sqlite_stat1` table was created
+/// there), a later one did not, so planner statistics diverged: sessions do not record
+/// `sqlite_stat1`, and ANALYZE was replayed as SQL only when the schema changed. It is now
+/// always replayed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "server bug: a second ANALYZE is not replicated (sqlite_stat1 diverges)"]
-async fn hostile_bug_second_analyze_is_not_replicated() {
+async fn every_analyze_is_replicated() {
     let cl = Cluster::start("hostile-bug-analyze", 3, |_| {}).await;
     let l = cl.leader().await;
     let mut c = open(&cl.addrs[l], "a").await;

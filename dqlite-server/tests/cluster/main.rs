@@ -8,5 +8,6 @@ mod test_hardening;
 mod test_limits;
 mod test_process;
 mod test_replication;
+mod test_snapshot_kill;
 mod test_stall;
 mod test_stream;

@@ -309,6 +309,8 @@ impl RaftLogStorage<TypeConfig> for LogStore {
             let keep = cache.split_off(&(log_id.index + 1));
             *cache = keep;
         }
-        self.submit(|r| Job::Purge(log_id, bytes, r)).await
+        self.submit(|r| Job::Purge(log_id, bytes, r)).await?;
+        tracing::info!(upto = log_id.index, "log purged");
+        Ok(())
     }
 }

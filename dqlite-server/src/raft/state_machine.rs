@@ -308,6 +308,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             .snapshots
             .receive_file()
             .map_err(|e| se::write_snapshot(None, any_error(e)))?;
+        tracing::info!(file = %path.display(), "snapshot receive begins");
         self.receiving = Some(path);
         Ok(Box::new(tokio::fs::File::from_std(file)))
     }
@@ -318,6 +319,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         snapshot: Box<tokio::fs::File>,
     ) -> Result<(), StorageError> {
         let err = |e: crate::Error| se::write_snapshot(Some(meta.signature()), any_error(e));
+        tracing::info!(last = ?meta.last_log_id, "snapshot install begins");
         let mut file = snapshot.into_std().await;
         let path = self
             .receiving
@@ -329,6 +331,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             .await
             .map_err(|e| err(crate::Error::internal(e.to_string())))?
             .map_err(err)?;
+        tracing::info!(last = ?meta.last_log_id, "snapshot install: file durable and current");
         self.restore_current().await.map_err(err)?;
         tracing::info!(last = ?meta.last_log_id, "snapshot installed");
         Ok(())

@@ -9,5 +9,6 @@ mod test_hostile;
 mod test_limits;
 mod test_process;
 mod test_replication;
+mod test_snapshot_kill;
 mod test_stall;
 mod test_stream;

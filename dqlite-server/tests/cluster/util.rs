@@ -294,6 +294,7 @@ pub struct Proc {
     pub dir: PathBuf,
     join: Vec<String>,
     timings: [String; 2],
+    extra: Vec<String>,
 }
 
 impl Proc {
@@ -311,15 +312,34 @@ impl Proc {
         election_ms: u64,
         heartbeat_ms: u64,
     ) -> Proc {
+        Proc::spawn_with_args(addr, dir, join, election_ms, heartbeat_ms, &[])
+    }
+
+    /// Like [`Proc::spawn_with_timings`], with `extra` flags appended to the command line
+    /// (kept for restarts), e.g. `["--snapshot-threshold", "20"]`.
+    pub fn spawn_with_args(
+        addr: &str,
+        dir: PathBuf,
+        join: &[String],
+        election_ms: u64,
+        heartbeat_ms: u64,
+        extra: &[&str],
+    ) -> Proc {
         let mut p = Proc {
             child: None,
             addr: addr.to_owned(),
             dir,
             join: join.to_vec(),
             timings: [election_ms.to_string(), heartbeat_ms.to_string()],
+            extra: extra.iter().map(|s| (*s).to_owned()).collect(),
         };
         p.restart();
         p
+    }
+
+    /// The file its stderr (its log) is appended to, across restarts.
+    pub fn log_path(&self) -> PathBuf {
+        self.dir.with_extension("log")
     }
 
     /// Starts the process again with the same flags.
@@ -336,10 +356,11 @@ impl Proc {
         if !self.join.is_empty() {
             cmd.args(["--join", &self.join.join(",")]);
         }
+        cmd.args(&self.extra);
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(self.dir.with_extension("log"))
+            .open(self.log_path())
             .expect("log file");
         cmd.stdout(Stdio::null())
             .stderr(log)
@@ -356,10 +377,10 @@ impl Proc {
         }
     }
 
-    /// kill -9, then reap.
+    /// kill -9 (SIGKILL straight to its PID, also when it is stopped), then reap.
     pub fn kill9(&mut self) {
-        self.signal("-9");
         if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
             let _ = c.wait();
         }
     }

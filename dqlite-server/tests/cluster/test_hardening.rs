@@ -100,3 +100,20 @@ async fn a_node_stopped_on_purpose_reports_no_fault() {
         "a stop on purpose was reported as a fault"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_whose_raft_stops_by_itself_stops_serving_and_says_why() {
+    let cl = Cluster::start("raft-stops", 1, |_| {}).await;
+    let node = cl.nodes[0].as_ref().expect("node");
+    assert!(node.is_leader());
+    // As if raft had met a fatal storage error: it stops without the node being stopped.
+    node.inner().raft.shutdown().await.expect("raft shutdown");
+    let why = tokio::time::timeout(WAIT, node.failed())
+        .await
+        .expect("the node must report the fault, not go on as a zombie");
+    assert!(why.contains("raft stopped"), "{why}");
+    assert!(
+        !node.is_leader(),
+        "a node without raft still claims to serve"
+    );
+}

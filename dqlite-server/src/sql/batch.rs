@@ -133,18 +133,11 @@ impl Writer {
         });
         let Some(entry) = entry else {
             // Raft refused it (no longer leader, or stopped): nothing was proposed, so its
-            // effects are rolled back now, before anything can run on top of them.
-            self.pk_cache.clear();
+            // effects are rolled back now, before anything can run on top of them (and any
+            // statement prepared against a schema it changed goes too).
             self.cache.clear();
-            let sp = &t.savepoint;
-            if let Err(e) = self
-                .conn
-                .execute_batch(&format!("ROLLBACK TO {sp}; RELEASE {sp};"))
-            {
-                tracing::error!(error = %e, "rolling back a refused transaction failed; resetting the batch");
-                self.reset(true);
-            }
-            self.maybe_commit();
+            self.tx = Some(t);
+            self.rollback_client_tx();
             return Err(Error::NotLeader);
         };
         let (visible, rx) = oneshot::channel();

@@ -117,34 +117,11 @@ async fn disk_full(name: &str, victim: usize) {
     let Some(disk) = small_disk(&tmp.0.join(format!("n{victim}")), "12m") else {
         return;
     };
-    let addrs: Vec<String> = (0..3).map(|_| free_addr()).collect();
-    let mut procs: Vec<Proc> = Vec::new();
-    for (i, a) in addrs.iter().enumerate() {
-        let join = if i == 0 {
-            vec![]
-        } else {
-            vec![addrs[0].clone()]
-        };
-        let dir = tmp.0.join(format!("n{i}"));
-        procs.push(Proc::spawn_with_timings(a, dir, &join, 1500, 150));
-        if i == 0 {
-            wait_for("bootstrap node", WAIT, || async {
-                cluster(&addrs[0]).await.ok()
-            })
-            .await;
-        }
-    }
-    wait_for("3 voters", WAIT, || async {
-        (cluster(&addrs[0])
-            .await
-            .ok()?
-            .iter()
-            .filter(|n| n.2 == 0)
-            .count()
-            == 3)
-            .then_some(())
+    let mut procs = start_three(&tmp.0, |a, dir, join| {
+        Proc::spawn_with_timings(a, dir, join, 1500, 150)
     })
     .await;
+    let addrs: Vec<String> = procs.iter().map(|p| p.addr.clone()).collect();
     let l = leader_addr(&addrs).await;
     let mut c = open(&l, "full").await;
     exec(&mut c, "CREATE TABLE t (n INTEGER PRIMARY KEY, b BLOB)")

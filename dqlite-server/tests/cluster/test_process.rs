@@ -15,30 +15,7 @@ struct ProcCluster {
 impl ProcCluster {
     async fn start(name: &str) -> ProcCluster {
         let tmp = TempDir::new(name);
-        let addrs: Vec<String> = (0..3).map(|_| free_addr()).collect();
-        let mut procs = Vec::new();
-        for (i, a) in addrs.iter().enumerate() {
-            let join = if i == 0 {
-                vec![]
-            } else {
-                vec![addrs[0].clone()]
-            };
-            procs.push(Proc::spawn(a, tmp.0.join(format!("n{i}")), &join));
-            if i == 0 {
-                wait_for("bootstrap node", WAIT, || async {
-                    cluster(&addrs[0]).await.ok()
-                })
-                .await;
-            }
-        }
-        let a0 = addrs[0].clone();
-        wait_for("3 voters", WAIT, || {
-            let a0 = a0.clone();
-            async move {
-                (cluster(&a0).await.ok()?.iter().filter(|n| n.2 == 0).count() == 3).then_some(())
-            }
-        })
-        .await;
+        let procs = start_three(&tmp.0, |a, dir, join| Proc::spawn(a, dir, join)).await;
         ProcCluster { procs, _tmp: tmp }
     }
 

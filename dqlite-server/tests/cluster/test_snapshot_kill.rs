@@ -212,28 +212,11 @@ async fn a_follower_killed_during_snapshot_installs_restarts_and_catches_up() {
     let mut rng = Rng(seed);
 
     let tmp = TempDir::new("snapkill");
-    let addrs: Vec<String> = (0..3).map(|_| free_addr()).collect();
-    let mut procs: Vec<Proc> = Vec::new();
-    for (i, a) in addrs.iter().enumerate() {
-        let join = if i == 0 {
-            vec![]
-        } else {
-            vec![addrs[0].clone()]
-        };
-        let dir = tmp.0.join(format!("n{i}"));
-        procs.push(Proc::spawn_with_args(a, dir, &join, 1500, 150, FLAGS));
-        if i == 0 {
-            wait_for("bootstrap node", WAIT, || async {
-                cluster(&addrs[0]).await.ok()
-            })
-            .await;
-        }
-    }
-    wait_for("3 voters", WAIT, || async {
-        let voters = cluster(&addrs[0]).await.ok()?;
-        (voters.iter().filter(|n| n.2 == 0).count() == 3).then_some(())
+    let mut procs = start_three(&tmp.0, |a, dir, join| {
+        Proc::spawn_with_args(a, dir, join, 1500, 150, FLAGS)
     })
     .await;
+    let addrs: Vec<String> = procs.iter().map(|p| p.addr.clone()).collect();
 
     let mut w = Writer {
         addrs: addrs.clone(),

@@ -392,6 +392,36 @@ impl Drop for Proc {
     }
 }
 
+/// Starts three server processes in `base/n0..n2` (node 0 bootstraps, the others join it)
+/// with `spawn(address, data dir, join list)`, and waits until all three are voters.
+pub async fn start_three(
+    base: &std::path::Path,
+    spawn: impl Fn(&str, PathBuf, &[String]) -> Proc,
+) -> Vec<Proc> {
+    let addrs: Vec<String> = (0..3).map(|_| free_addr()).collect();
+    let mut procs = Vec::new();
+    for (i, a) in addrs.iter().enumerate() {
+        let join = if i == 0 {
+            vec![]
+        } else {
+            vec![addrs[0].clone()]
+        };
+        procs.push(spawn(a, base.join(format!("n{i}")), &join));
+        if i == 0 {
+            wait_for("bootstrap node", WAIT, || async {
+                cluster(&addrs[0]).await.ok()
+            })
+            .await;
+        }
+    }
+    wait_for("3 voters", WAIT, || async {
+        let nodes = cluster(&addrs[0]).await.ok()?;
+        (nodes.iter().filter(|n| n.2 == 0).count() == 3).then_some(())
+    })
+    .await;
+    procs
+}
+
 /// A free port on a loopback address of its own (`127.a.b.c`, bound with port 0 and
 /// released), so a restarted process gets its port back even while other tests bind
 /// `127.0.0.1:0` in parallel.

@@ -15,7 +15,7 @@ struct ProcCluster {
 impl ProcCluster {
     async fn start(name: &str) -> ProcCluster {
         let tmp = TempDir::new(name);
-        let procs = start_three(&tmp.0, |a, dir, join| Proc::spawn(a, dir, join)).await;
+        let procs = start_three(&tmp.0, Proc::spawn).await;
         ProcCluster { procs, _tmp: tmp }
     }
 

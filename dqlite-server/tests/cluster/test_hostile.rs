@@ -1119,16 +1119,7 @@ async fn a_delete_without_where_is_replicated() {
         .await
         .expect("insert");
     assert_eq!(exec(&mut c, "DELETE FROM t").await, Ok((1, 1)));
-    let leader = cl.nodes[l].as_ref().expect("leader");
-    let target = leader.metrics().last_log_index;
-    wait_for("every node applied the DELETE", WAIT, || async {
-        cl.nodes
-            .iter()
-            .flatten()
-            .all(|n| n.metrics().last_applied.map(|id| id.index) == target)
-            .then_some(())
-    })
-    .await;
+    all_applied(&cl, l, "the DELETE").await;
     let rows: Vec<_> = (0..3)
         .map(|i| cl.local_rows(i, "d", "SELECT x FROM t"))
         .collect();
@@ -1157,16 +1148,7 @@ async fn every_analyze_is_replicated() {
     ] {
         exec(&mut c, sql).await.expect(sql);
     }
-    let leader = cl.nodes[l].as_ref().expect("leader");
-    let target = leader.metrics().last_log_index;
-    wait_for("every node applied the second ANALYZE", WAIT, || async {
-        cl.nodes
-            .iter()
-            .flatten()
-            .all(|n| n.metrics().last_applied.map(|id| id.index) == target)
-            .then_some(())
-    })
-    .await;
+    all_applied(&cl, l, "the second ANALYZE").await;
     let stats: Vec<_> = (0..3)
         .map(|i| cl.local_rows(i, "a", "SELECT tbl, stat FROM sqlite_stat1"))
         .collect();
@@ -1174,4 +1156,18 @@ async fn every_analyze_is_replicated() {
         stats.iter().all(|s| *s == stats[l]),
         "sqlite_stat1 on nodes 0..3 (leader is node {l}): {stats:?}"
     );
+}
+
+/// Waits until every node has applied the leader's (node `l`'s) last log entry, `what`.
+async fn all_applied(cl: &Cluster, l: usize, what: &str) {
+    let leader = cl.nodes[l].as_ref().expect("leader");
+    let target = leader.metrics().last_log_index;
+    wait_for(&format!("every node applied {what}"), WAIT, || async {
+        cl.nodes
+            .iter()
+            .flatten()
+            .all(|n| n.metrics().last_applied.map(|id| id.index) == target)
+            .then_some(())
+    })
+    .await;
 }

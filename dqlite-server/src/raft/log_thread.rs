@@ -243,7 +243,8 @@ pub(super) fn evict<E>(
     // makes eviction a little early.
     let range = match (cache.first_key_value(), cache.last_key_value()) {
         (Some((&first, _)), Some((&last, _))) => first..=last,
-        _ => 1..=0, // empty: every size goes
+        // An empty cache: every size goes.
+        _ => std::ops::RangeInclusive::new(u64::MAX, 0),
     };
     while let Some(k) = sizes.by_index.first_key_value().map(|(k, _)| *k) {
         if range.contains(&k) {

@@ -284,6 +284,27 @@ pub async fn query(c: &mut Client, sql: &str) -> Result<Vec<Vec<Value>>, u64> {
     }
 }
 
+/// Reads what a connection that stopped reading its rows still gets: some ROWS batches, never
+/// the last one, then the close.
+pub async fn assert_cut_short(stalled: &mut Client) {
+    let mut batches = 0;
+    loop {
+        match stalled.recv(dqlite_proto::DecodeHint::default()).await {
+            Ok(Response::Rows(r)) => {
+                assert_ne!(
+                    r.end,
+                    dqlite_proto::RowsEnd::Done,
+                    "the whole result was sent"
+                );
+                batches += 1;
+            }
+            Ok(other) => panic!("unexpected {other:?}"),
+            Err(_) => break,
+        }
+    }
+    assert!(batches > 0, "some rows were sent before the client stalled");
+}
+
 /// A server process.
 pub struct Proc {
     /// The child.

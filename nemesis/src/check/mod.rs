@@ -1,0 +1,83 @@
+//! Checkers: each reads a whole history and says whether it is valid, listing every anomaly
+//! with the operations that explain it. Pure functions, no I/O; each is tested on hand-made
+//! histories (`*_tests.rs` beside it).
+
+use serde::Serialize;
+
+use crate::history::Op;
+
+pub mod append;
+pub mod bank;
+pub mod register;
+pub mod set;
+
+/// The verdict of a checker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Validity {
+    /// No anomaly found.
+    Valid,
+    /// At least one anomaly.
+    Invalid,
+    /// The checker could not decide (for example the linearizability search hit its bound);
+    /// the run fails, as an anomaly would, but the report says why.
+    Unknown,
+}
+
+/// One anomaly: what kind, a sentence that explains it, and the history entries
+/// (indexes into the history) that show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Anomaly {
+    /// Short name, e.g. `"lost"`, `"unexpected"`, `"wrong-total"`, `"G1c"`, `"G-single"`,
+    /// `"nonlinearizable"`.
+    pub kind: String,
+    /// What was seen, in words, naming the operations by index.
+    pub explanation: String,
+    /// Indexes of the explaining entries in the history.
+    pub ops: Vec<usize>,
+}
+
+/// What a checker found.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    /// The checker's name (`"set"`, `"bank"`, `"append"`, `"register"`).
+    pub checker: &'static str,
+    /// The verdict.
+    pub validity: Validity,
+    /// Every anomaly found (empty when valid).
+    pub anomalies: Vec<Anomaly>,
+    /// Checker-specific counts (acknowledged, lost, reads checked, ...), as JSON.
+    pub stats: serde_json::Value,
+}
+
+impl CheckResult {
+    /// A result whose validity follows from its anomalies.
+    pub fn from_anomalies(
+        checker: &'static str,
+        anomalies: Vec<Anomaly>,
+        stats: serde_json::Value,
+    ) -> CheckResult {
+        let validity = if anomalies.is_empty() {
+            Validity::Valid
+        } else {
+            Validity::Invalid
+        };
+        CheckResult {
+            checker,
+            validity,
+            anomalies,
+            stats,
+        }
+    }
+}
+
+/// The checker of a workload, by workload name.
+pub fn check(workload: &str, history: &[Op]) -> Option<CheckResult> {
+    Some(match workload {
+        "set" => set::check(history),
+        "bank" => bank::check(history),
+        "append" => append::check(history),
+        "register" => register::check(history),
+        _ => return None,
+    })
+}

@@ -1,0 +1,3 @@
+//! `dqlite-nemesis`: the command line.
+
+fn main() {}

@@ -113,6 +113,11 @@ impl Transaction {
             .ok_or_else(|| Error::InvalidRequest("the transaction is finished".into()))
     }
 
+    /// The node (leader) this transaction runs on; `None` once it is finished.
+    pub fn node(&self) -> Option<&str> {
+        self.conn.as_ref().map(Conn::node)
+    }
+
     /// Executes SQL inside the transaction. Text that may commit (COMMIT, END) and whose
     /// outcome is unknown fails with [`Error::CommitUnknown`]; other failures keep their error.
     pub async fn execute(&mut self, sql: &str, params: impl IntoParams) -> Result<ExecResult> {

@@ -236,8 +236,22 @@ mod tests {
     #[test]
     fn round_trips_through_json_lines() {
         let rec = Recorder::new();
-        rec.record(Process::Client(3), OpType::Invoke, "add", json!(7), None, None);
-        rec.record(Process::NEMESIS, OpType::Invoke, "kill", json!(["n1"]), None, None);
+        rec.record(
+            Process::Client(3),
+            OpType::Invoke,
+            "add",
+            json!(7),
+            None,
+            None,
+        );
+        rec.record(
+            Process::NEMESIS,
+            OpType::Invoke,
+            "kill",
+            json!(["n1"]),
+            None,
+            None,
+        );
         rec.record(
             Process::Client(3),
             OpType::Info,
@@ -253,14 +267,30 @@ mod tests {
         assert!(text.contains(r#""process":"nemesis""#), "{text}");
         assert!(text.contains(r#""type":"invoke""#), "{text}");
         assert_eq!(read_jsonl(&buf[..]).unwrap(), history);
-        assert!(read_jsonl(&b"{\"index\":0}\n"[..]).unwrap_err().starts_with("line 1"));
+        assert!(read_jsonl(&b"{\"index\":0}\n"[..])
+            .unwrap_err()
+            .starts_with("line 1"));
     }
 
     #[test]
     fn pairs_completions_with_their_invocations() {
         let rec = Recorder::new();
-        rec.record(Process::Client(1), OpType::Invoke, "add", json!(1), None, None);
-        rec.record(Process::Client(2), OpType::Invoke, "add", json!(2), None, None);
+        rec.record(
+            Process::Client(1),
+            OpType::Invoke,
+            "add",
+            json!(1),
+            None,
+            None,
+        );
+        rec.record(
+            Process::Client(2),
+            OpType::Invoke,
+            "add",
+            json!(2),
+            None,
+            None,
+        );
         rec.record(Process::Client(2), OpType::Ok, "add", json!(2), None, None);
         let history = rec.snapshot();
         let pairs = pairs(&history);

@@ -8,4 +8,10 @@
 //! timeline.
 
 pub mod check;
+pub mod cluster;
+pub mod error;
+pub mod fault;
 pub mod history;
+pub mod report;
+pub mod run;
+pub mod workload;

@@ -9,3 +9,4 @@
 
 pub mod check;
 pub mod history;
+pub mod report;

@@ -193,11 +193,14 @@ fn explain(txns: &[Txn], g: &Graph, kind: &str, cycle: &Cycle) -> Anomaly {
     let mut ops: Vec<usize> = cycle.iter().flat_map(|&(t, _, _)| txns[t].ops()).collect();
     ops.sort_unstable();
     ops.dedup();
+    let mut path: Vec<String> = cycle.iter().map(|&(t, _, _)| txns[t].label()).collect();
+    path.extend(cycle.first().map(|&(t, _, _)| txns[t].label()));
     Anomaly {
         kind: kind.to_owned(),
         explanation: format!(
-            "{kind} cycle of {} transactions: {} (back to the first)",
+            "{kind} cycle of {} transactions ({}): {}",
             cycle.len(),
+            path.join(" -> "),
             steps.join("; ")
         ),
         ops,
@@ -222,7 +225,7 @@ fn step(txns: &[Txn], g: &Graph, from: usize, to: usize, kind: u8) -> String {
             seen(n, Some(v))
         ),
         (RW, _, _, Some((k, last, n, v))) => format!(
-            "{a} read key {k} = {}, and {b} appended {v}, the next value, so after it (rw)",
+            "{a} read key {k} = {}, and {b} appended {v} to key {k} right after that (rw)",
             seen(n, last)
         ),
         _ => format!(

@@ -28,6 +28,8 @@ mod order;
 mod txn;
 
 #[cfg(test)]
+mod sim_tests;
+#[cfg(test)]
 mod tests;
 
 use std::collections::BTreeMap;

@@ -280,6 +280,7 @@ pub fn check(history: &[Op]) -> CheckResult {
     stats["unknown_present"] = json!(unknown_present);
     stats["lost"] = json!(lost);
     stats["stale"] = json!(stale);
+    stats["linearizable"] = json!(stale == 0);
     stats["unexpected"] = json!(unexpected.len());
     stats["final_size"] = json!(final_set.len());
     CheckResult::from_anomalies("set", anomalies, stats)

@@ -175,6 +175,9 @@ fn detects_a_stale_read() {
     assert_eq!(r.anomalies[0].ops, [ai, ac, mi, mc, bi, bc]);
     assert_eq!(r.stats["stale"], 1);
     assert_eq!(r.stats["lost"], 0);
+    // Serializable, not linearizable: listed, but the history stays valid.
+    assert_eq!(r.validity, Validity::Valid);
+    assert_eq!(r.stats["linearizable"], false);
 }
 
 #[test]

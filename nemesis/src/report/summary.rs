@@ -127,7 +127,12 @@ pub fn write(
     };
     let _ = writeln!(s, "  checker {}: {verdict}  {}", check.checker, check.stats);
     for a in check.anomalies.iter().take(PRINTED_ANOMALIES) {
-        let _ = writeln!(s, "  - {}: {}", a.kind, a.explanation);
+        let note = if a.is_realtime_only() {
+            " [real-time order only: allowed under serializability, not linearizable]"
+        } else {
+            ""
+        };
+        let _ = writeln!(s, "  - {}{note}: {}", a.kind, a.explanation);
     }
     if check.anomalies.len() > PRINTED_ANOMALIES {
         let _ = writeln!(

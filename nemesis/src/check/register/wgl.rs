@@ -25,11 +25,19 @@
 //! operation before it, in invocation order, is linearized) and the bits from there to the
 //! end of the concurrency window (a linearized operation was invoked before the earliest
 //! completion still pending), so a key costs the window's size, not the history's.
+//!
+//! The memo goes beyond equality (Lowe) to dominance: for the same required operations and
+//! value, a configuration that used a subset of the optional operations (and owes no more
+//! observation) can do everything the other can, so the other is skipped. The memo keeps,
+//! per required part and value, the minimal optional parts seen.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use super::model::{Cmd, KeyOp, Point, Val};
+
+/// Explored configurations: the required part and value, to the minimal optional parts.
+type Memo = HashMap<Box<[u64]>, Vec<Box<[u64]>>, BuildHasherDefault<FxHasher>>;
 
 /// The verdict of one search.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,7 +78,9 @@ pub(super) struct Search {
     remaining: usize,
     value: Val,
     need_obs: bool,
-    memo: HashSet<Box<[u64]>, BuildHasherDefault<FxHasher>>,
+    /// Explored configurations: for each set of required operations and value, the
+    /// minimal optional parts (see [`Search::visit`]).
+    memo: Memo,
     /// Configurations explored so far.
     pub explored: u64,
 }
@@ -90,7 +100,7 @@ impl Search {
         let mut opt: Vec<KeyOp> = ops.iter().filter(|o| !o.required).copied().collect();
         req.sort_by_key(|o| o.call);
         opt.sort_by_key(|o| o.call);
-        let mut last: std::collections::HashMap<Cmd, usize> = std::collections::HashMap::new();
+        let mut last: HashMap<Cmd, usize> = HashMap::new();
         let opt_prev_same = (0..opt.len()).map(|j| last.insert(opt[j].cmd, j)).collect();
         Search {
             lin_req: vec![0; req.len().div_ceil(64)],
@@ -102,7 +112,7 @@ impl Search {
             frontier: 0,
             value: None,
             need_obs: false,
-            memo: HashSet::default(),
+            memo: HashMap::default(),
             explored: 0,
         }
     }
@@ -135,7 +145,7 @@ impl Search {
                 self.toggle(cand);
                 self.value = value;
                 self.need_obs = need_obs;
-                if self.memo.insert(self.key()) {
+                if self.visit() {
                     self.explored += 1;
                     if self.explored > budget {
                         return Outcome::Exhausted;
@@ -275,28 +285,44 @@ impl Search {
         out
     }
 
-    /// The memo key of the current configuration: frontier, number of window words, flags,
-    /// value, the window's bits of required operations, the optional operations' bits.
-    fn key(&self) -> Box<[u64]> {
+    /// Records the current configuration; false if it, or one that dominates it, was
+    /// already explored. A configuration dominates another with the same required
+    /// operations linearized and the same value when it has linearized a subset of its
+    /// optional operations and has no more obligation: whatever the other can still do, it
+    /// can do too.
+    fn visit(&mut self) -> bool {
         let (_, end) = self.window();
         let first = self.frontier / 64;
         let mut last = end.div_ceil(64).min(self.lin_req.len()).max(first);
         while last > first && self.lin_req[last - 1] == 0 {
             last -= 1;
         }
+        let mut key = Vec::with_capacity(3 + last - first);
+        key.push(self.frontier as u64);
+        key.push(u64::from(self.value.is_none()));
+        key.push(self.value.unwrap_or(0) as u64);
+        key.extend_from_slice(&self.lin_req[first..last]);
         let mut opt_len = self.lin_opt.len();
         while opt_len > 0 && self.lin_opt[opt_len - 1] == 0 {
             opt_len -= 1;
         }
-        let mut key = Vec::with_capacity(4 + last - first + opt_len);
-        key.push(self.frontier as u64);
-        key.push((last - first) as u64);
-        key.push(u64::from(self.need_obs) | (u64::from(self.value.is_none()) << 1));
-        key.push(self.value.unwrap_or(0) as u64);
-        key.extend_from_slice(&self.lin_req[first..last]);
-        key.extend_from_slice(&self.lin_opt[..opt_len]);
-        key.into_boxed_slice()
+        let mut opt = Vec::with_capacity(1 + opt_len);
+        opt.push(u64::from(self.need_obs));
+        opt.extend_from_slice(&self.lin_opt[..opt_len]);
+        let seen = self.memo.entry(key.into_boxed_slice()).or_default();
+        if seen.iter().any(|s| dominates(s, &opt)) {
+            return false;
+        }
+        seen.retain(|s| !dominates(&opt, s));
+        seen.push(opt.into_boxed_slice());
+        true
     }
+}
+
+/// True if the optional part `a` (obligation flag, then bits) dominates `b`: no obligation
+/// `b` lacks, and a subset of its optional operations.
+fn dominates(a: &[u64], b: &[u64]) -> bool {
+    a.len() <= b.len() && a[0] <= b[0] && a[1..].iter().zip(&b[1..]).all(|(x, y)| x & !y == 0)
 }
 
 /// A fast hash for memo keys (multiply-rotate over 64-bit words, finished with a mix).

@@ -40,6 +40,18 @@ python3 scripts/experiment.py crash-leader --backend local --no-build --bin-dir 
     --workers 3 --duration 15 --expect-recovery --out "$exp_out"
 rm -rf "$exp_out"
 
+# The nemesis smoke suite (docs/nemesis.md): short Jepsen-style runs of every workload
+# against our server under kill, pause, partition, membership and disk faults, each node in a
+# network namespace of its own, and one run against C dqlite. An anomaly of our server fails.
+cargo build -q -p dqlite-server -p dqlite-nemesis --bins
+nemesis_out=$(mktemp -d /tmp/dqlite-nemesis-smoke.XXXXXX)
+if target/debug/dqlite-nemesis --smoke --out "$nemesis_out"; then
+    rm -rf "$nemesis_out"
+else
+    echo "test.sh: the nemesis smoke suite failed; its histories and node logs are in $nemesis_out"
+    exit 1
+fi
+
 # The Docker smoke test (docker/smoke.sh: image, 3-node compose cluster, short benchmark)
 # runs when a Docker engine answers and compose is installed; DQLITE_SKIP_DOCKER=1 skips it.
 if [ "${DQLITE_SKIP_DOCKER:-}" = "1" ]; then

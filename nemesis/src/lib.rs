@@ -8,4 +8,5 @@
 //! timeline.
 
 pub mod check;
+pub mod cluster;
 pub mod history;

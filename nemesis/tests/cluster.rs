@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use dqlite_client::NodeInfo;
 use dqlite_nemesis::cluster::{Cluster, ClusterError, ClusterSpec, Isolation, Target};
 
 fn ci() -> bool {
@@ -110,25 +111,38 @@ fn leftovers(prefix: &str) -> Vec<String> {
         .collect()
 }
 
-/// Waits (bounded) until the leader lists `n` nodes: the namespaces talk to each other.
-fn await_members(addrs: Vec<String>, n: usize) {
+/// Runs `f` on a fresh single-threaded runtime.
+fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
-    rt.block_on(async {
+    rt.block_on(f)
+}
+
+/// Waits (bounded) until the leader lists `n` nodes, and returns them: the namespaces talk
+/// to each other.
+fn await_members(addrs: Vec<String>, n: usize) -> Vec<NodeInfo> {
+    block_on(async {
         let client = dqlite_client::Cluster::from_addresses(addrs, Default::default()).unwrap();
         let deadline = Instant::now() + Duration::from_secs(40);
         let mut last = String::new();
         while Instant::now() < deadline {
             match tokio::time::timeout(Duration::from_secs(5), client.nodes()).await {
-                Ok(Ok(nodes)) if nodes.len() == n => return,
+                Ok(Ok(nodes)) if nodes.len() == n => return nodes,
                 other => last = format!("{other:?}"),
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         panic!("the cluster never listed {n} nodes; last answer: {last}");
-    });
+    })
+}
+
+/// The log of node i after its last start marker.
+fn last_run_log(c: &Cluster, i: usize) -> String {
+    let text = std::fs::read_to_string(c.log_path(i)).unwrap();
+    let start = text.rfind("=== dqlite-nemesis: start").unwrap();
+    text[start..].to_owned()
 }
 
 #[test]
@@ -171,6 +185,7 @@ fn ours_in_namespaces_every_fault() {
     assert!(c.is_running(2));
     assert_ne!(c.pid(2), Some(pid));
     assert!(accepts(c.address(2)));
+    println!("node 2 after restart:\n{}", last_run_log(&c, 2));
 
     // Pause and resume.
     c.pause(1).unwrap();
@@ -222,6 +237,7 @@ fn c_dqlite_in_namespaces() {
     assert_ne!(c.pid(1), Some(pid));
     assert!(accepts(c.address(1)));
     await_members(c.addresses(), 3);
+    println!("node 1 after restart:\n{}", last_run_log(&c, 1));
     c.shutdown().unwrap();
     assert_eq!(leftovers(&prefix), Vec::<String>::new());
     std::fs::remove_dir_all(&dir).unwrap();
@@ -268,4 +284,61 @@ fn loopback_has_no_partitions() {
     assert!(accepts(c.address(0)));
     c.shutdown().unwrap();
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn ours_membership_churn() {
+    if !namespaces_ok("ours_membership_churn") {
+        return;
+    }
+    let dir = work_dir("churn");
+    let mut c = Cluster::start(spec(Target::Ours, 3, server_bin(), &dir, None)).unwrap();
+    let before = await_members(c.addresses(), 3);
+    let old = before
+        .iter()
+        .find(|n| n.address == c.address(2))
+        .unwrap()
+        .id;
+    c.kill(2).unwrap();
+    let addrs = c.addresses();
+    block_on(async {
+        let client =
+            dqlite_client::Cluster::from_addresses(addrs[..2].to_vec(), Default::default());
+        let r = tokio::time::timeout(Duration::from_secs(20), client.unwrap().remove(old)).await;
+        r.expect("REMOVE timed out").expect("REMOVE failed");
+    });
+    await_members(c.addresses(), 2);
+    c.start_joining(2, &addrs[..2]).unwrap();
+    let after = await_members(c.addresses(), 3);
+    let new = after.iter().find(|n| n.address == c.address(2)).unwrap().id;
+    assert_ne!(new, old, "the wiped node kept its id");
+    c.shutdown().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn failed_start_cleans_up() {
+    if !namespaces_ok("failed_start_cleans_up") {
+        return;
+    }
+    let dir = work_dir("failed");
+    let mut s = spec(Target::Ours, 2, server_bin(), &dir, Some(8 << 20));
+    s.extra_args.push("--no-such-flag".into());
+    let err = Cluster::start(s).unwrap_err().to_string();
+    assert!(
+        err.contains("node 0") && err.contains("no-such-flag"),
+        "{err}"
+    );
+    let at = err.find("dqn").expect("the error names the namespace");
+    let prefix = &err[at..at + 7];
+    assert_eq!(leftovers(prefix), Vec::<String>::new(), "after: {err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The rest of the crate moves a cluster into blocking tasks.
+#[test]
+fn cluster_is_send() {
+    fn send<T: Send + 'static>() {}
+    send::<Cluster>();
+    send::<ClusterError>();
 }

@@ -75,6 +75,13 @@ impl Cluster {
                 spec.work_dir.display()
             )));
         }
+        let bin = &spec.server_bin;
+        if bin.components().count() > 1 && !bin.is_file() {
+            return Err(ClusterError::Invalid(format!(
+                "server binary {} does not exist",
+                bin.display()
+            )));
+        }
         let id = unique_id()?;
         let isolation = if spec.allow_namespaces && netns::available() {
             Isolation::Namespaces

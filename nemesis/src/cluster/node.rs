@@ -196,19 +196,51 @@ impl Node {
         Ok(())
     }
 
-    /// SIGSTOP.
+    /// SIGSTOP, then waits (at most 2 s) until the kernel shows the process stopped.
     pub(crate) fn pause(&mut self) -> Result<(), ClusterError> {
         if self.signal(libc::SIGSTOP)? {
             self.paused = true;
+            self.await_state(true)?;
         }
         Ok(())
     }
 
-    /// SIGCONT.
+    /// SIGCONT, then waits (at most 2 s) until the process is no longer stopped.
     pub(crate) fn resume(&mut self) -> Result<(), ClusterError> {
-        self.signal(libc::SIGCONT)?;
+        if self.signal(libc::SIGCONT)? {
+            self.await_state(false)?;
+        }
         self.paused = false;
         Ok(())
+    }
+
+    /// Whether /proc shows the process stopped (state `T`); `None` once it is gone or a zombie.
+    fn stopped(&self) -> Option<bool> {
+        let pid = self.child.as_ref()?.id();
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let state = stat.rsplit_once(") ")?.1.chars().next()?;
+        match state {
+            'Z' | 'X' => None,
+            s => Some(s == 'T'),
+        }
+    }
+
+    fn await_state(&self, stopped: bool) -> Result<(), ClusterError> {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        loop {
+            match self.stopped() {
+                None => return Ok(()),
+                Some(s) if s == stopped => return Ok(()),
+                Some(_) if Instant::now() >= deadline => {
+                    let what = if stopped { "stop" } else { "continue" };
+                    return Err(ClusterError::Node {
+                        node: self.index,
+                        message: format!("did not {what} within 2 s of the signal"),
+                    });
+                }
+                Some(_) => sleep(Duration::from_millis(5)),
+            }
+        }
     }
 }
 

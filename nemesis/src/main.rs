@@ -3,6 +3,7 @@
 //! run's history is valid, 1 when a checker found an anomaly (or could not decide), 2 when
 //! the tool itself failed.
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -74,6 +75,7 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| "info,dqlite_client=warn".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let args = Args::parse();
     let runtime = match tokio::runtime::Runtime::new() {

@@ -180,8 +180,7 @@ impl Gateway {
                 if ran.dml {
                     self.sticky = ran.result;
                 }
-                // Not proposed: raft refused it (no longer leader).
-                let entry = entry.ok_or(Error::LeadershipLost)?;
+                // No entry: it changed nothing, and waits only until what it read is visible.
                 Ok((Some(ran), Some((entry, visible))))
             }
         }
@@ -240,13 +239,14 @@ async fn forward(
     io_error
 }
 
-/// A proposed transaction: its entry's apply, then its visibility.
-type Proposed = (EntryReply, oneshot::Receiver<Result<()>>);
+/// A proposed transaction: its entry's apply (none for a statement that changed nothing),
+/// then its visibility.
+type Proposed = (Option<EntryReply>, oneshot::Receiver<Result<()>>);
 
 /// Waits for a proposed transaction, watching the leadership epoch seen before the statement
 /// went to the writer.
 struct CommitWait {
-    entry: EntryReply,
+    entry: Option<EntryReply>,
     visible: oneshot::Receiver<Result<()>>,
     epoch: watch::Receiver<u64>,
     start: u64,
@@ -257,8 +257,21 @@ impl CommitWait {
     /// loss on the way gives 10506: the outcome is then unknown.
     async fn wait(mut self) -> Result<()> {
         let start = self.start;
+        if let Some(entry) = self.entry.take() {
+            self.applied(entry).await?;
+        }
+        tokio::select! {
+            biased;
+            v = &mut self.visible => v.unwrap_or(Err(Error::LeadershipLost)),
+            _ = self.epoch.wait_for(|e| *e != start) => Err(Error::LeadershipLost),
+        }
+    }
+
+    /// Waits for the entry to be committed and applied.
+    async fn applied(&mut self, mut entry: EntryReply) -> Result<()> {
+        let start = self.start;
         let applied = tokio::select! {
-            r = &mut self.entry => r,
+            r = &mut entry => r,
             _ = self.epoch.wait_for(|e| *e != start) => return Err(Error::LeadershipLost),
         };
         match applied {
@@ -273,10 +286,6 @@ impl CommitWait {
             }
             Err(_) => return Err(Error::LeadershipLost),
         }
-        tokio::select! {
-            biased;
-            v = &mut self.visible => v.unwrap_or(Err(Error::LeadershipLost)),
-            _ = self.epoch.wait_for(|e| *e != start) => Err(Error::LeadershipLost),
-        }
+        Ok(())
     }
 }

@@ -79,11 +79,11 @@ impl Writer {
                 if e.is_deterministic() {
                     // It failed the same way everywhere: its client gets that answer.
                     let code = e.code().unwrap_or(dqlite_proto::code::ERROR);
-                    let _ = p.visible.send(Err(Error::failure(code, e.to_string())));
+                    p.failed(Error::failure(code, e.to_string()));
                 }
                 // Otherwise the sender is dropped: its client learns the outcome is unknown.
             } else {
-                let _ = p.visible.send(Ok(()));
+                p.made_visible();
             }
             return res;
         }

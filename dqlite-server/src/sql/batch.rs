@@ -47,6 +47,25 @@ pub struct Pending {
     pub lost: bool,
     /// The savepoint bracketing it in the batch.
     pub savepoint: String,
+    /// Statements that changed nothing but ran on top of it (so may have read its effects):
+    /// told once it is visible, dropped (outcome unknown) if it never is.
+    pub readers: Vec<oneshot::Sender<Result<()>>>,
+}
+
+impl Pending {
+    /// Tells its client, and every statement that read its effects, that it is visible.
+    pub fn made_visible(self) {
+        let _ = self.visible.send(Ok(()));
+        for r in self.readers {
+            let _ = r.send(Ok(()));
+        }
+    }
+
+    /// Tells its client it failed with `err`; whoever read its effects learns that their
+    /// outcome is unknown (their senders are dropped).
+    pub fn failed(self, err: Error) {
+        let _ = self.visible.send(Err(err));
+    }
 }
 
 /// The batch state of a writer.
@@ -114,6 +133,15 @@ impl Writer {
             self.conn
                 .execute_batch(&format!("RELEASE {}", t.savepoint))?;
             self.maybe_commit();
+            // It changed nothing, but it ran on top of the pending transactions and may have
+            // read their effects (an UPDATE that matched nothing, an upsert of the value already
+            // there): it is answered only once they are visible, so no client learns of a
+            // write before it is committed (and never of one that is lost).
+            if let Some(last) = self.batch.pending.back_mut() {
+                let (reader, rx) = oneshot::channel();
+                last.readers.push(reader);
+                return Ok(Some((0, None, rx)));
+            }
             return Ok(None);
         }
         self.next_tx += 1;
@@ -147,6 +175,7 @@ impl Writer {
             visible,
             lost: false,
             savepoint: t.savepoint,
+            readers: Vec::new(),
         });
         Ok(Some((id, Some(entry), rx)))
     }
@@ -161,7 +190,7 @@ impl Writer {
                 self.batch.open = false;
                 tracing::debug!(size = self.batch.applied.len(), "batch committed");
                 for p in self.batch.applied.drain(..) {
-                    let _ = p.visible.send(Ok(()));
+                    p.made_visible();
                 }
             }
             // Every transaction in the batch is committed in raft: failing to commit them
@@ -198,7 +227,7 @@ impl Writer {
         }
         self.batch.open = false;
         for p in self.batch.applied.drain(..) {
-            let _ = p.visible.send(Ok(()));
+            p.made_visible();
         }
         if let Err(e) = self.reapply_pending() {
             tracing::error!(error = %e, "re-applying pending transactions failed");
@@ -232,9 +261,7 @@ impl Writer {
         self.batch.open = false;
         for p in std::mem::take(&mut self.batch.applied) {
             match self.apply_ops(&p.ops) {
-                Ok(()) => {
-                    let _ = p.visible.send(Ok(()));
-                }
+                Ok(()) => p.made_visible(),
                 Err(e) => {
                     return self.fail(format!("re-applying a committed transaction failed: {e}"))
                 }

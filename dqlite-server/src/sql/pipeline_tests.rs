@@ -30,9 +30,12 @@ async fn execute(p: &Pair, owner: u64, sql: &str) -> Executed {
     };
     let out = p.leader.call(|tx| WriterCmd::Stmt(job, tx)).await;
     match out.expect("writer").expect("statement") {
-        Outcome::Commit { tx, visible, .. } => Executed {
+        Outcome::Commit {
+            tx, entry, visible, ..
+        } => Executed {
             origin: Origin { node: LEADER, tx },
-            ops: p.proposed_ops(tx),
+            // No entry: it changed nothing and only waits for what it read.
+            ops: entry.map_or_else(Vec::new, |_| p.proposed_ops(tx)),
             visible,
         },
         other => panic!("expected a commit, got {other:?}"),
@@ -146,4 +149,41 @@ async fn entries_applied_together_fail_one_by_one() {
         p.follower_fatal.reason().is_none(),
         "a deterministic SQL error stopped the node"
     );
+}
+
+/// Found by the nemesis suite (register workload, no faults): a write that changed nothing
+/// (an UPDATE matching no row, an upsert of the value already there) ran on top of pending
+/// transactions and was answered at once. Its client had read their uncommitted effects, so
+/// a read by another client afterwards could return an older value (not linearizable), and
+/// had the pending entries been lost, it would have observed writes that never happened.
+#[tokio::test]
+async fn a_statement_that_changed_nothing_waits_for_what_it_read() {
+    let p = keyed_pair("nochange").await;
+    let first = execute(&p, 1, "INSERT INTO t VALUES (1, 'a')").await;
+    // Same value again: no change recorded, but it saw the pending row.
+    let mut same = execute(
+        &p,
+        2,
+        "INSERT INTO t VALUES (1, 'a') ON CONFLICT (k) DO UPDATE SET v = excluded.v",
+    )
+    .await;
+    // Matches nothing given the pending row's value.
+    let mut none = execute(&p, 3, "UPDATE t SET v = 'c' WHERE k = 1 AND v = 'zzz'").await;
+    assert_eq!(
+        answered(&mut same),
+        None,
+        "answered before what it read was committed"
+    );
+    assert_eq!(answered(&mut none), None);
+    apply(&p, true, &first).await;
+    assert_eq!(keys(&p, "leader"), [1]);
+    assert_eq!(answered(&mut same), Some(true));
+    assert_eq!(answered(&mut none), Some(true));
+
+    // When the pending transaction is lost, so is the answer of what read it.
+    let second = execute(&p, 1, "INSERT INTO t VALUES (2, 'b')").await;
+    let mut reader = execute(&p, 2, "UPDATE t SET v = 'b' WHERE k = 2 AND v = 'b'").await;
+    let _ = p.leader.call(|r| WriterCmd::Abort(None, r)).await;
+    assert_eq!(answered(&mut reader), Some(false), "its outcome is unknown");
+    drop(second);
 }

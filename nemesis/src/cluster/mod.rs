@@ -4,7 +4,7 @@
 //! wipes, membership churn and full disks (a tmpfs per node).
 //!
 //! Everything created on the system is named `dqn<4 hex>...` for the run, recorded in a
-//! [`registry`] as it is created, and removed in reverse order by [`Cluster::shutdown`] or,
+//! registry as it is created, and removed in reverse order by [`Cluster::shutdown`] or,
 //! best effort, by `Drop` (also on panic and when [`Cluster::start`] fails half-way). The API
 //! is blocking; each call takes at most a few seconds.
 

@@ -125,7 +125,12 @@ pub fn write(
         Validity::Invalid => "INVALID",
         Validity::Unknown => "UNKNOWN",
     };
-    let _ = writeln!(s, "  checker {}: {verdict}  {}", check.checker, check.stats);
+    let _ = writeln!(
+        s,
+        "  checker {}: {verdict}  {}",
+        check.checker,
+        brief(&check.stats)
+    );
     for a in check.anomalies.iter().take(PRINTED_ANOMALIES) {
         let note = if a.is_realtime_only() {
             " [real-time order only: allowed under serializability, not linearizable]"
@@ -144,6 +149,19 @@ pub fn write(
     let _ = writeln!(s, "  files: {}", dir.display());
     write_file(&dir.join("summary.txt"), &s)?;
     Ok(s)
+}
+
+/// The checker's counts without its long lists (those stay in `results.json`).
+fn brief(stats: &serde_json::Value) -> serde_json::Value {
+    match stats {
+        serde_json::Value::Object(map) => serde_json::Value::Object(
+            map.iter()
+                .filter(|(_, v)| !v.is_array())
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
 }
 
 fn display_list<S: AsRef<str>>(items: &[S]) -> String {

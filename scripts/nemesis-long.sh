@@ -11,7 +11,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 which_targets=${1:-both}
-secs=${2:-150}
+secs=${2:-180}
 seed=${SEED:-20261201}
 cargo build -q --release -p dqlite-server -p dqlite-nemesis --bins || exit 2
 
@@ -42,7 +42,6 @@ run_target() {
         local keep="experiment_result/nemesis/$target/$name"
         rm -rf "$keep" && mkdir -p "$keep"
         cp "$out"/summary.txt "$out"/results.json "$out"/timeline.svg "$keep"/ 2>/dev/null
-        gzip -c "$out"/history.jsonl >"$keep"/history.jsonl.gz 2>/dev/null
         n=$((n + 1))
     done
     echo "$target: $failures of $n runs reported an anomaly or did not complete"

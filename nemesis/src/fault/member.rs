@@ -49,19 +49,34 @@ pub(super) async fn rejoin(shared: &Shared, removed: &Value) -> Result<Value, St
         .cloned()
         .collect();
     shared.with(move |c| c.start_joining(node, &others)).await?;
+    // The server may promote the new node by itself (go-dqlite's role management does);
+    // otherwise it is assigned the voter role once, and then awaited.
     let deadline = Instant::now() + ADMIN_WAIT;
+    let mut assign_error: Option<String> = None;
+    let mut assigned = false;
+    let mut seen = None;
     loop {
         if let Ok(nodes) = admin(shared.client().nodes()).await {
             if let Some(info) = nodes.iter().find(|n| n.address == address) {
-                let id = info.id;
-                if info.role != Some(Role::Voter) {
-                    admin(shared.client().assign(id, Role::Voter)).await?;
+                seen = Some(info.id);
+                if info.role == Some(Role::Voter) {
+                    return Ok(json!({"node": node, "new_id": info.id, "voter": true}));
                 }
-                return Ok(json!({"node": node, "new_id": id}));
+                if !assigned {
+                    assigned = true;
+                    if let Err(e) = admin(shared.client().assign(info.id, Role::Voter)).await {
+                        assign_error = Some(e);
+                    }
+                }
             }
         }
         if Instant::now() >= deadline {
-            return Err(format!("{address} did not rejoin within {ADMIN_WAIT:?}"));
+            return match seen {
+                Some(id) => Ok(json!({
+                    "node": node, "new_id": id, "voter": false, "assign_error": assign_error,
+                })),
+                None => Err(format!("{address} did not rejoin within {ADMIN_WAIT:?}")),
+            };
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }

@@ -187,3 +187,41 @@ async fn a_statement_that_changed_nothing_waits_for_what_it_read() {
     assert_eq!(answered(&mut reader), Some(false), "its outcome is unknown");
     drop(second);
 }
+
+/// Same class as above, for rows: a read-only statement the readers do not take (a PRAGMA)
+/// runs on the writer, on top of the pending transactions. Its rows must not reach the
+/// client before what they show is committed.
+#[tokio::test]
+async fn rows_read_on_top_of_pending_transactions_wait_for_them() {
+    let p = keyed_pair("pendingrows").await;
+    let first = execute(&p, 1, "PRAGMA user_version = 7").await;
+    let (sink, mut streamed) = tokio::sync::mpsc::channel(8);
+    let job = StmtJob {
+        owner: 2,
+        in_tx: false,
+        sql: "PRAGMA user_version".into(),
+        params: Vec::new(),
+        mode: Mode::Query,
+        strict: true,
+        rows: Some(sink),
+    };
+    let out = p.leader.call(|tx| WriterCmd::Stmt(job, tx)).await;
+    let out = out.expect("writer").expect("statement");
+    assert!(
+        streamed.try_recv().is_err(),
+        "rows showing a pending write were streamed before it was committed"
+    );
+    let Outcome::Commit {
+        ran, mut visible, ..
+    } = out
+    else {
+        panic!("expected a wait for the pending transaction, got {out:?}");
+    };
+    assert!(!ran.rows.is_empty(), "the rows are held back in the answer");
+    assert!(
+        visible.try_recv().is_err(),
+        "answered before the pending write was visible"
+    );
+    apply(&p, true, &first).await;
+    assert!(matches!(visible.try_recv(), Ok(Ok(()))));
+}

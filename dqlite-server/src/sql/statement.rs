@@ -206,8 +206,9 @@ impl Writer {
             Mode::Exec => exec::step_exec(stmt)?,
             Mode::Query => match &job.rows {
                 // Only reads stream: a statement that writes must not fail half-way because
-                // of its client once its changes are made.
-                Some(sink) if stmt.readonly() => {
+                // of its client once its changes are made. Nor does a read running on top of
+                // pending transactions: its rows wait in the answer until those are visible.
+                Some(sink) if stmt.readonly() && self.batch.pending.is_empty() => {
                     exec::stream_rows(stmt, &mut |b| {
                         sink.blocking_send(b)
                             .map_err(|_| Error::failure(1, "client stopped reading rows"))

@@ -44,6 +44,19 @@ pub async fn run(args: &Args, interrupt: CancellationToken) -> Result<bool, Stri
             },
         };
         let name = if target == Target::Ours { "ours" } else { "c" };
+        if (nemesis.contains("partition") || nemesis.contains("disk"))
+            && !dqlite_nemesis::cluster::namespaces_available()
+        {
+            let why = format!(
+                "smoke {n} ({} on {name}, {nemesis}) needs root with network namespaces",
+                workload.name()
+            );
+            if std::env::var("CI").as_deref() == Ok("true") {
+                return Err(why);
+            }
+            println!("{why}: skipped");
+            continue;
+        }
         let opts = run::Options {
             target,
             server_bin,

@@ -351,3 +351,30 @@ fn cluster_is_send() {
     send::<Cluster>();
     send::<ClusterError>();
 }
+
+/// Found by the long runs: with a relative run directory the tmpfs mounts were never
+/// unmounted (`/proc/mounts` lists absolute paths, so they looked unmounted already).
+#[test]
+fn a_relative_work_dir_is_cleaned_up() {
+    if !namespaces_ok("a_relative_work_dir_is_cleaned_up") {
+        return;
+    }
+    let dir = work_dir("relative");
+    // The same directory, spelt relative to the current one.
+    let cwd = std::env::current_dir().unwrap();
+    let mut rel = PathBuf::new();
+    for _ in cwd.components().skip(1) {
+        rel.push("..");
+    }
+    rel.push(dir.strip_prefix("/").unwrap());
+    assert!(rel.is_relative() && rel.is_dir(), "{}", rel.display());
+    let c = Cluster::start(spec(Target::Ours, 1, server_bin(), &rel, Some(16 << 20))).unwrap();
+    let prefix = c.prefix();
+    assert!(
+        leftovers(&prefix).iter().any(|l| l.contains("tmpfs")),
+        "the disk is mounted"
+    );
+    c.shutdown().unwrap();
+    assert_eq!(leftovers(&prefix), Vec::<String>::new());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

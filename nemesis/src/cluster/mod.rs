@@ -17,6 +17,12 @@ mod ops;
 pub(crate) mod registry;
 mod start;
 
+/// Whether this process can give each node a network namespace (root, `ip netns` and
+/// iptables work); without it, partitions and tmpfs disks are unavailable.
+pub fn namespaces_available() -> bool {
+    netns::available()
+}
+
 use std::path::PathBuf;
 
 use netns::Network;

@@ -75,6 +75,12 @@ impl Cluster {
                 spec.work_dir.display()
             )));
         }
+        // Absolute and without symlinks: mounts are found again in /proc/mounts by path.
+        let mut spec = spec;
+        spec.work_dir = std::fs::canonicalize(&spec.work_dir).map_err(|e| ClusterError::Io {
+            context: format!("resolve {}", spec.work_dir.display()),
+            source: e,
+        })?;
         let bin = &spec.server_bin;
         if bin.components().count() > 1 && !bin.is_file() {
             return Err(ClusterError::Invalid(format!(

@@ -122,6 +122,37 @@ impl Pair<'_> {
     }
 }
 
+impl Pair<'_> {
+    /// The history indexes of the invocation and, when there is one, the completion.
+    pub fn indexes(&self) -> Vec<usize> {
+        std::iter::once(self.invoke.index)
+            .chain(self.completion.map(|c| c.index))
+            .collect()
+    }
+}
+
+/// A client entry, for hand-made histories in tests.
+#[cfg(test)]
+pub(crate) fn client_op(
+    index: usize,
+    time: u64,
+    p: u64,
+    kind: OpType,
+    f: &str,
+    value: Value,
+) -> Op {
+    Op {
+        index,
+        time,
+        process: Process::Client(p),
+        kind,
+        f: f.into(),
+        value,
+        node: None,
+        error: None,
+    }
+}
+
 /// Pairs every client invocation with its completion (the next entry of the same process),
 /// in invocation order. Nemesis entries are left out.
 pub fn pairs(history: &[Op]) -> Vec<Pair<'_>> {

@@ -35,7 +35,7 @@ pub fn check(history: &[Op]) -> CheckResult {
                     .iter()
                     .any(|k| v.get(k).and_then(Value::as_i64).is_none())
                 {
-                    anomalies.push(malformed(
+                    anomalies.push(Anomaly::malformed(
                         &pair,
                         "a transfer without integer from, to and amount",
                     ));
@@ -81,18 +81,21 @@ fn check_read(pair: &Pair<'_>, anomalies: &mut Vec<Anomaly>) -> Option<i128> {
     let expected = spec.get("expected_total").and_then(Value::as_i64);
     let accounts = spec.get("accounts").and_then(Value::as_u64);
     let (Some(expected), Some(accounts)) = (expected, accounts) else {
-        anomalies.push(malformed(
+        anomalies.push(Anomaly::malformed(
             pair,
             "a read whose invocation lacks integer expected_total and accounts",
         ));
         return None;
     };
     let Some(balances) = pair.completion.and_then(|c| c.value.as_object()) else {
-        anomalies.push(malformed(pair, "an ok read whose value is not an object"));
+        anomalies.push(Anomaly::malformed(
+            pair,
+            "an ok read whose value is not an object",
+        ));
         return None;
     };
     let name = read_name(pair);
-    let ops = pair_ops(pair);
+    let ops = pair.indexes();
     let mut push = |kind: &str, explanation: String| {
         anomalies.push(Anomaly {
             kind: kind.into(),
@@ -163,25 +166,6 @@ fn check_read(pair: &Pair<'_>, anomalies: &mut Vec<Anomaly>) -> Option<i128> {
         );
     }
     Some(sum)
-}
-
-/// A `malformed` anomaly about one operation.
-fn malformed(pair: &Pair<'_>, what: &str) -> Anomaly {
-    Anomaly {
-        kind: "malformed".into(),
-        explanation: format!(
-            "op {} is {what}; it is left out of the check",
-            pair.invoke.index
-        ),
-        ops: pair_ops(pair),
-    }
-}
-
-/// The indexes of an operation's invocation and completion.
-fn pair_ops(pair: &Pair<'_>) -> Vec<usize> {
-    std::iter::once(pair.invoke.index)
-        .chain(pair.completion.map(|c| c.index))
-        .collect()
 }
 
 /// A read, named by its entries.

@@ -4,7 +4,7 @@ use serde_json::{json, Value};
 
 use super::check;
 use crate::check::{CheckResult, Validity};
-use crate::history::{Op, OpType, Process};
+use crate::history::{client_op, Op, OpType};
 
 /// Builds a history: each entry gets the next index and a time 1 ms after the last.
 #[derive(Default)]
@@ -15,16 +15,14 @@ struct H {
 impl H {
     fn push(&mut self, p: u64, kind: OpType, f: &str, value: Value) -> usize {
         let index = self.ops.len();
-        self.ops.push(Op {
+        self.ops.push(client_op(
             index,
-            time: (index as u64 + 1) * 1_000_000,
-            process: Process::Client(p),
+            (index as u64 + 1) * 1_000_000,
+            p,
             kind,
-            f: f.into(),
+            f,
             value,
-            node: None,
-            error: None,
-        });
+        ));
         index
     }
 

@@ -51,6 +51,18 @@ pub struct CheckResult {
 }
 
 impl Anomaly {
+    /// A `malformed` anomaly: operation `pair` is `what`, and is left out of the check.
+    pub fn malformed(pair: &crate::history::Pair<'_>, what: &str) -> Anomaly {
+        Anomaly {
+            kind: "malformed".into(),
+            explanation: format!(
+                "op {} is {what}; it is left out of the check",
+                pair.invoke.index
+            ),
+            ops: pair.indexes(),
+        }
+    }
+
     /// True for an anomaly that breaks only real-time order: a read that missed a write
     /// acknowledged before it began (`stale`), or a cycle that needs real-time edges
     /// (`*-realtime`). Such a history is still serializable; it is not linearizable (or

@@ -69,7 +69,10 @@ pub fn check(history: &[Op]) -> CheckResult {
                     _ => 2,
                 }] += 1;
                 let Some(value) = pair.invoke.value.as_i64() else {
-                    anomalies.push(malformed(&pair, "an add whose value is not an integer"));
+                    anomalies.push(Anomaly::malformed(
+                        &pair,
+                        "an add whose value is not an integer",
+                    ));
                     continue;
                 };
                 let id = *ids.entry(value).or_insert_with(|| {
@@ -110,7 +113,7 @@ pub fn check(history: &[Op]) -> CheckResult {
                 });
                 match parsed {
                     Some(elements) => reads.push(Read { pair, elements }),
-                    None => anomalies.push(malformed(
+                    None => anomalies.push(Anomaly::malformed(
                         &pair,
                         "an ok read whose value is not an array of integers",
                     )),
@@ -221,7 +224,7 @@ pub fn check(history: &[Op]) -> CheckResult {
     for id in by_value {
         let e = &elements[id];
         let adds = e.adds.iter().map(add_name).collect::<Vec<_>>().join(", ");
-        let mut add_ops: Vec<usize> = e.adds.iter().flat_map(pair_ops).collect();
+        let mut add_ops: Vec<usize> = e.adds.iter().flat_map(Pair::indexes).collect();
         if let Some(by) = e.known_by {
             add_ops.extend(read_ops(&reads[by]));
         }
@@ -237,7 +240,7 @@ pub fn check(history: &[Op]) -> CheckResult {
                     name(&reads[pos]),
                     e.value
                 ),
-                ops: [pair_ops(&e.adds[0]), read_ops(&reads[pos])].concat(),
+                ops: [e.adds[0].indexes(), read_ops(&reads[pos])].concat(),
             });
         }
         if e.outcome() == OpType::Info && stamp[id] == last + 1 {
@@ -286,28 +289,9 @@ pub fn check(history: &[Op]) -> CheckResult {
     CheckResult::from_anomalies("set", anomalies, stats)
 }
 
-/// A `malformed` anomaly about one operation.
-fn malformed(pair: &Pair<'_>, what: &str) -> Anomaly {
-    Anomaly {
-        kind: "malformed".into(),
-        explanation: format!(
-            "op {} is {what}; it is left out of the check",
-            pair.invoke.index
-        ),
-        ops: pair_ops(pair),
-    }
-}
-
-/// The indexes of an operation's invocation and completion.
-fn pair_ops(pair: &Pair<'_>) -> Vec<usize> {
-    std::iter::once(pair.invoke.index)
-        .chain(pair.completion.map(|c| c.index))
-        .collect()
-}
-
 /// The indexes of a read's invocation and completion.
 fn read_ops(read: &Read<'_>) -> Vec<usize> {
-    pair_ops(&read.pair)
+    read.pair.indexes()
 }
 
 /// A read, named by its entries.

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use super::{check, check_with, Options};
 use crate::check::{CheckResult, Validity};
-use crate::history::{Op, OpType, Process};
+use crate::history::{client_op, Op, OpType, Process};
 
 /// A history under construction; indexes are positions, times follow them.
 #[derive(Default)]
@@ -16,16 +16,8 @@ pub(super) struct H {
 impl H {
     pub(super) fn push(&mut self, p: u64, kind: OpType, f: &str, value: Value) -> usize {
         let index = self.ops.len();
-        self.ops.push(Op {
-            index,
-            time: index as u64,
-            process: Process::Client(p),
-            kind,
-            f: f.into(),
-            value,
-            node: None,
-            error: None,
-        });
+        self.ops
+            .push(client_op(index, index as u64, p, kind, f, value));
         index
     }
 

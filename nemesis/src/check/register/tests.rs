@@ -4,7 +4,7 @@ use serde_json::{json, Value};
 
 use super::{check, check_with_budget};
 use crate::check::{CheckResult, Validity};
-use crate::history::{Op, OpType, Process};
+use crate::history::{client_op, Op, OpType};
 
 /// Builds a history; each entry is 10 ns after the previous one.
 #[derive(Default)]
@@ -13,16 +13,8 @@ pub(super) struct H(pub Vec<Op>);
 impl H {
     pub fn push(&mut self, p: u64, kind: OpType, f: &str, value: Value) -> usize {
         let index = self.0.len();
-        self.0.push(Op {
-            index,
-            time: 10 * index as u64,
-            process: Process::Client(p),
-            kind,
-            f: f.into(),
-            value,
-            node: None,
-            error: None,
-        });
+        self.0
+            .push(client_op(index, 10 * index as u64, p, kind, f, value));
         index
     }
     fn inv(&mut self, p: u64, f: &str, value: Value) -> usize {

@@ -51,6 +51,9 @@ pub fn check(history: &[Op]) -> CheckResult {
     check_with_budget(history, DEFAULT_BUDGET)
 }
 
+/// Keys listed one by one in the stats: only those that are not valid, at most this many.
+const PER_KEY_LISTED: usize = 100;
+
 /// Checks a register history, exploring at most `budget` configurations per key (and per
 /// search made to explain a violation).
 pub fn check_with_budget(history: &[Op], budget: u64) -> CheckResult {
@@ -58,6 +61,7 @@ pub fn check_with_budget(history: &[Op], budget: u64) -> CheckResult {
     let mut anomalies = parsed.malformed;
     let mut unknown = Vec::new();
     let mut per_key = Vec::new();
+    let mut by_result: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
     let mut states = 0u64;
     let mut max_conc = 0usize;
     for (&key, ops) in &parsed.keys {
@@ -87,6 +91,10 @@ pub fn check_with_budget(history: &[Op], budget: u64) -> CheckResult {
                 "invalid"
             }
         };
+        *by_result.entry(verdict).or_insert(0u64) += 1;
+        if verdict == "valid" || per_key.len() >= PER_KEY_LISTED {
+            continue;
+        }
         per_key.push(json!({
             "key": key,
             "ops": ops.len(),
@@ -105,6 +113,7 @@ pub fn check_with_budget(history: &[Op], budget: u64) -> CheckResult {
         "reads_unknown_dropped": parsed.unknown_reads,
         "states": states,
         "max_concurrency": max_conc,
+        "keys_by_result": by_result,
         "per_key": per_key,
     });
     let validity = if !anomalies.is_empty() {

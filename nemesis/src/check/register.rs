@@ -61,7 +61,7 @@ pub fn check_with_budget(history: &[Op], budget: u64) -> CheckResult {
     let mut anomalies = parsed.malformed;
     let mut unknown = Vec::new();
     let mut per_key = Vec::new();
-    let mut by_result: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+    let mut by_result: BTreeMap<&str, u64> = BTreeMap::new();
     let mut states = 0u64;
     let mut max_conc = 0usize;
     for (&key, ops) in &parsed.keys {

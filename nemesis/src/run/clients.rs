@@ -2,6 +2,11 @@
 //! running it, and recording its completion, until the run's time is up. A client whose
 //! operation ended `info` takes a new process number, so no process ever has two
 //! operations open (Jepsen's rule).
+//!
+//! Each logical client has a `dqlite-client` cluster handle of its own (its own pool and its
+//! own idea of who leads), as Jepsen's clients each hold their own connection: one client
+//! learning of a new leader does not move the others, so a deposed leader that still
+//! answers is exercised.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,10 +24,11 @@ use crate::workload::{Invocation, Outcome, Workload};
 pub const OP_DEADLINE: Duration = Duration::from_secs(20);
 
 /// Runs `concurrency` clients until `stop` is cancelled; each finishes its operation in
-/// progress (within [`OP_DEADLINE`]) before returning.
+/// progress (within [`OP_DEADLINE`]) before returning. `open` gives each client its own
+/// handle on the database.
 pub async fn run(
     workload: Arc<Workload>,
-    db: Db,
+    open: impl Fn() -> Result<Db, dqlite_client::Error>,
     rec: Recorder,
     concurrency: u64,
     seed: u64,
@@ -30,8 +36,14 @@ pub async fn run(
 ) {
     let mut tasks = Vec::new();
     for client in 0..concurrency {
-        let (workload, db, rec, stop) =
-            (Arc::clone(&workload), db.clone(), rec.clone(), stop.clone());
+        let db = match open() {
+            Ok(db) => db,
+            Err(e) => {
+                tracing::error!(error = %e, "client {client} has no database handle");
+                continue;
+            }
+        };
+        let (workload, rec, stop) = (Arc::clone(&workload), rec.clone(), stop.clone());
         tasks.push(tokio::spawn(async move {
             let mut rng = StdRng::seed_from_u64(seed.wrapping_add(client));
             let mut process = client;

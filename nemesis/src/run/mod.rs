@@ -154,9 +154,14 @@ async fn drive(
         stop.clone(),
         StdRng::seed_from_u64(opts.seed ^ 0x6e656d65),
     ));
+    let addresses = shared.addresses().to_vec();
+    let open = move || {
+        dqlite_client::Cluster::from_addresses(addresses.clone(), client_config())
+            .map(|c| c.open(DATABASE))
+    };
     let clients = tokio::spawn(clients::run(
         Arc::clone(&workload),
-        db.clone(),
+        open,
         rec.clone(),
         opts.concurrency,
         opts.seed,

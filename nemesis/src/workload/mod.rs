@@ -162,3 +162,6 @@ pub(crate) fn int_or_null(v: &dqlite_client::Value) -> Value {
         _ => Value::Null,
     }
 }
+
+#[cfg(test)]
+mod sim_tests;

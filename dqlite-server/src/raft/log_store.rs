@@ -249,8 +249,18 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         self.submit(|r| Job::Meta("vote".into(), bytes, r)).await
     }
 
+    /// The saved vote, always as *not committed*. openraft reads it once, at start-up, and
+    /// would resume leadership at once from a committed vote for this node, in the same term.
+    /// A leader's log may lack entries it had already sent to followers (appended in memory,
+    /// not yet written when it died), so it would propose different entries under the same
+    /// (term, index) and the replicas would diverge. Uncommitted, the vote keeps the term and
+    /// whom this node voted for, which is all Raft needs: leading again takes a new election.
     async fn read_vote(&mut self) -> Result<Option<Vote<u64>>, StorageError> {
-        self.read(|conn| Self::get_meta(conn, "vote")).await
+        let vote: Option<Vote<u64>> = self.read(|conn| Self::get_meta(conn, "vote")).await?;
+        Ok(vote.map(|v| Vote {
+            committed: false,
+            ..v
+        }))
     }
 
     async fn append<I>(

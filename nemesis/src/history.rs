@@ -153,6 +153,26 @@ pub(crate) fn client_op(
     }
 }
 
+/// A hand-made history for tests: each entry gets the next index and a time 1 ms after the
+/// previous one.
+#[cfg(test)]
+#[derive(Default)]
+pub(crate) struct TestHistory {
+    /// The entries so far.
+    pub ops: Vec<Op>,
+}
+
+#[cfg(test)]
+impl TestHistory {
+    /// Appends a client entry; returns its index.
+    pub(crate) fn push(&mut self, p: u64, kind: OpType, f: &str, value: Value) -> usize {
+        let index = self.ops.len();
+        let time = (index as u64 + 1) * 1_000_000;
+        self.ops.push(client_op(index, time, p, kind, f, value));
+        index
+    }
+}
+
 /// Pairs every client invocation with its completion (the next entry of the same process),
 /// in invocation order. Nemesis entries are left out.
 pub fn pairs(history: &[Op]) -> Vec<Pair<'_>> {

@@ -3,51 +3,41 @@
 use serde_json::{json, Value};
 
 use super::check;
-use crate::check::{CheckResult, Validity};
-use crate::history::{client_op, Op, OpType};
+use crate::check::Validity;
+use crate::history::{OpType, TestHistory};
 
-/// Builds a history: each entry gets the next index and a time 1 ms after the last.
-#[derive(Default)]
-struct H {
-    ops: Vec<Op>,
-}
+type H = TestHistory;
 
-impl H {
-    fn push(&mut self, p: u64, kind: OpType, f: &str, value: Value) -> usize {
-        let index = self.ops.len();
-        self.ops.push(client_op(
-            index,
-            (index as u64 + 1) * 1_000_000,
-            p,
-            kind,
-            f,
-            value,
-        ));
-        index
-    }
+/// Hand-made transfers and reads of the bank.
+trait BankOps {
+    /// The history being built.
+    fn history(&mut self) -> &mut TestHistory;
 
     fn transfer(&mut self, p: u64, from: u64, to: u64, amount: i64, outcome: OpType) {
         let v = json!({"from": from, "to": to, "amount": amount});
-        self.push(p, OpType::Invoke, "transfer", v.clone());
-        self.push(p, outcome, "transfer", v);
+        self.history()
+            .push(p, OpType::Invoke, "transfer", v.clone());
+        self.history().push(p, outcome, "transfer", v);
     }
 
     /// A read of 3 accounts expected to total 30, completed ok with `balances`.
     fn read(&mut self, p: u64, balances: Value) -> (usize, usize) {
         (
-            self.push(
+            self.history().push(
                 p,
                 OpType::Invoke,
                 "read",
                 json!({"expected_total": 30, "accounts": 3}),
             ),
-            self.push(p, OpType::Ok, "read", balances),
+            self.history().push(p, OpType::Ok, "read", balances),
         )
     }
 }
 
-fn kinds(r: &CheckResult) -> Vec<&str> {
-    r.anomalies.iter().map(|a| a.kind.as_str()).collect()
+impl BankOps for H {
+    fn history(&mut self) -> &mut TestHistory {
+        self
+    }
 }
 
 #[test]
@@ -95,7 +85,7 @@ fn no_ok_read_is_unknown() {
     h.transfer(1, 0, 1, 5, OpType::Ok);
     let r = check(&h.ops);
     assert_eq!(r.validity, Validity::Unknown);
-    assert_eq!(kinds(&r), ["no-read"]);
+    assert_eq!(r.kinds(), ["no-read"]);
 }
 
 #[test]
@@ -104,7 +94,7 @@ fn detects_a_wrong_total() {
     let (ri, rc) = h.read(1, json!({"0": 10, "1": 10, "2": 11}));
     let r = check(&h.ops);
     assert_eq!(r.validity, Validity::Invalid);
-    assert_eq!(kinds(&r), ["wrong-total"]);
+    assert_eq!(r.kinds(), ["wrong-total"]);
     assert_eq!(r.anomalies[0].ops, [ri, rc]);
     let text = &r.anomalies[0].explanation;
     assert!(text.contains("31") && text.contains("30"), "{text}");
@@ -116,7 +106,7 @@ fn detects_a_negative_balance() {
     let mut h = H::default();
     h.read(1, json!({"0": -5, "1": 20, "2": 15}));
     let r = check(&h.ops);
-    assert_eq!(kinds(&r), ["negative"]);
+    assert_eq!(r.kinds(), ["negative"]);
     assert!(r.anomalies[0].explanation.contains("-5"));
 }
 
@@ -128,7 +118,7 @@ fn detects_missing_and_extra_accounts() {
     h.read(3, json!({"0": 10, "1": 10, "02": 10}));
     let r = check(&h.ops);
     assert_eq!(
-        kinds(&r),
+        r.kinds(),
         [
             "missing-account",
             "extra-account",
@@ -151,7 +141,7 @@ fn malformed_values_are_anomalies_not_panics() {
     let r = check(&h.ops);
     assert_eq!(r.validity, Validity::Invalid);
     assert_eq!(
-        kinds(&r),
+        r.kinds(),
         ["malformed", "malformed", "malformed", "malformed"]
     );
     assert_eq!(r.stats["reads_ok"], 3);

@@ -96,6 +96,14 @@ impl CheckResult {
     }
 }
 
+#[cfg(test)]
+impl CheckResult {
+    /// The kinds of its anomalies, in order (for tests).
+    pub(crate) fn kinds(&self) -> Vec<&str> {
+        self.anomalies.iter().map(|a| a.kind.as_str()).collect()
+    }
+}
+
 /// The checker of a workload, by workload name.
 pub fn check(workload: &str, history: &[Op]) -> Option<CheckResult> {
     Some(match workload {

@@ -3,48 +3,37 @@
 use serde_json::{json, Value};
 
 use super::check;
-use crate::check::{CheckResult, Validity};
-use crate::history::{client_op, Op, OpType};
+use crate::check::Validity;
+use crate::history::{OpType, TestHistory};
 
-/// Builds a history: each entry gets the next index and a time 1 ms after the last.
-#[derive(Default)]
-struct H {
-    ops: Vec<Op>,
-}
+type H = TestHistory;
 
-impl H {
-    fn push(&mut self, p: u64, kind: OpType, f: &str, value: Value) -> usize {
-        let index = self.ops.len();
-        self.ops.push(client_op(
-            index,
-            (index as u64 + 1) * 1_000_000,
-            p,
-            kind,
-            f,
-            value,
-        ));
-        index
-    }
+/// Hand-made adds and reads of a set.
+trait SetOps {
+    /// The history being built.
+    fn history(&mut self) -> &mut TestHistory;
 
     /// An add invoked and completed right away; returns (invoke, completion).
     fn add(&mut self, p: u64, v: i64, outcome: OpType) -> (usize, usize) {
         (
-            self.push(p, OpType::Invoke, "add", json!(v)),
-            self.push(p, outcome, "add", json!(v)),
+            self.history().push(p, OpType::Invoke, "add", json!(v)),
+            self.history().push(p, outcome, "add", json!(v)),
         )
     }
 
     /// A read invoked and completed ok right away, showing `seen`.
     fn read(&mut self, p: u64, seen: &[i64]) -> (usize, usize) {
         (
-            self.push(p, OpType::Invoke, "read", Value::Null),
-            self.push(p, OpType::Ok, "read", json!(seen)),
+            self.history().push(p, OpType::Invoke, "read", Value::Null),
+            self.history().push(p, OpType::Ok, "read", json!(seen)),
         )
     }
 }
 
-fn kinds(r: &CheckResult) -> Vec<&str> {
-    r.anomalies.iter().map(|a| a.kind.as_str()).collect()
+impl SetOps for H {
+    fn history(&mut self) -> &mut TestHistory {
+        self
+    }
 }
 
 #[test]
@@ -100,7 +89,7 @@ fn no_ok_read_is_unknown() {
     h.push(2, OpType::Info, "read", Value::Null);
     let r = check(&h.ops);
     assert_eq!(r.validity, Validity::Unknown);
-    assert_eq!(kinds(&r), ["no-read"]);
+    assert_eq!(r.kinds(), ["no-read"]);
     assert_eq!(r.stats["acknowledged"], 1);
 }
 
@@ -110,7 +99,7 @@ fn detects_an_unexpected_element() {
     let (ri, rc) = h.read(1, &[9]);
     let r = check(&h.ops);
     assert_eq!(r.validity, Validity::Invalid);
-    assert_eq!(kinds(&r), ["unexpected"]);
+    assert_eq!(r.kinds(), ["unexpected"]);
     assert_eq!(r.anomalies[0].ops, [ri, rc]);
     assert!(r.anomalies[0].explanation.contains("element 9"));
     assert_eq!(r.stats["unexpected"], 1);
@@ -122,7 +111,7 @@ fn detects_a_failed_add_that_is_present() {
     let (ai, ac) = h.add(1, 3, OpType::Fail);
     let (ri, rc) = h.read(2, &[3]);
     let r = check(&h.ops);
-    assert_eq!(kinds(&r), ["failed-present"]);
+    assert_eq!(r.kinds(), ["failed-present"]);
     assert_eq!(r.anomalies[0].ops, [ai, ac, ri, rc]);
 }
 
@@ -134,7 +123,7 @@ fn detects_a_lost_element_once_with_first_miss_and_final_read() {
     let (mi, mc) = h.read(2, &[]);
     let (fi, fc) = h.read(3, &[]);
     let r = check(&h.ops);
-    assert_eq!(kinds(&r), ["lost"]);
+    assert_eq!(r.kinds(), ["lost"]);
     assert_eq!(r.anomalies[0].ops, [ai, ac, mi, mc, fi, fc]);
     let text = &r.anomalies[0].explanation;
     assert!(
@@ -152,7 +141,7 @@ fn an_unknown_add_shown_by_a_read_then_missing_is_lost() {
     let (si, sc) = h.read(2, &[5]);
     let (mi, mc) = h.read(3, &[]);
     let r = check(&h.ops);
-    assert_eq!(kinds(&r), ["lost"]);
+    assert_eq!(r.kinds(), ["lost"]);
     assert!(
         r.anomalies[0].ops.ends_with(&[si, sc, mi, mc]),
         "{:?}",
@@ -169,7 +158,7 @@ fn detects_a_stale_read() {
     h.read(2, &[]);
     let (bi, bc) = h.read(3, &[5]);
     let r = check(&h.ops);
-    assert_eq!(kinds(&r), ["stale"]);
+    assert_eq!(r.kinds(), ["stale"]);
     assert_eq!(r.anomalies[0].ops, [ai, ac, mi, mc, bi, bc]);
     assert_eq!(r.stats["stale"], 1);
     assert_eq!(r.stats["lost"], 0);
@@ -186,7 +175,7 @@ fn an_element_both_stale_and_then_lost_is_reported_as_each() {
     h.read(2, &[5]);
     h.read(2, &[]);
     let r = check(&h.ops);
-    assert_eq!(kinds(&r), ["lost", "stale"]);
+    assert_eq!(r.kinds(), ["lost", "stale"]);
 }
 
 #[test]
@@ -195,7 +184,7 @@ fn detects_a_duplicate_in_one_read() {
     h.add(1, 5, OpType::Ok);
     let (ri, rc) = h.read(2, &[5, 5]);
     let r = check(&h.ops);
-    assert_eq!(kinds(&r), ["duplicate"]);
+    assert_eq!(r.kinds(), ["duplicate"]);
     assert_eq!(r.anomalies[0].ops, [ri, rc]);
 }
 
@@ -213,7 +202,7 @@ fn malformed_values_are_anomalies_not_panics() {
     let r = check(&h.ops);
     assert_eq!(r.validity, Validity::Unknown);
     assert_eq!(
-        kinds(&r),
+        r.kinds(),
         [
             "malformed",
             "malformed",

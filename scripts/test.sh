@@ -1,24 +1,33 @@
 #!/usr/bin/env bash
-# The project's test command (see README.md): installs the C dqlite reference when it is
+# The project's test command (see README.md): installs what the tests need when it is
 # missing, then runs every test in the workspace.
 #
-# Interop tests need Debian's go-dqlite (dqlite-demo, the dqlite shell, libdqlite0). Under
-# CI=true a missing reference makes those tests fail; elsewhere they print one line and skip.
+# - Debian's go-dqlite (dqlite-demo, the dqlite shell, libdqlite0): the C reference the
+#   interop tests and the nemesis suite's C runs use.
+# - iproute2 and iptables: the nemesis suite puts each node in a network namespace and cuts
+#   the network with iptables inside it (tmpfs mounts need only util-linux, always there).
+# Under CI=true a missing tool makes the tests that need it fail; elsewhere they print one
+# line and skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-have_reference() { command -v dqlite-demo >/dev/null 2>&1 && command -v dqlite >/dev/null 2>&1; }
-
-if ! have_reference; then
+# command:package pairs the tests need.
+needed=(dqlite-demo:go-dqlite dqlite:go-dqlite ip:iproute2 iptables:iptables iptables-restore:iptables)
+missing=()
+for pair in "${needed[@]}"; do
+    command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair##*:}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    packages=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "test.sh: installing the C dqlite reference (apt-get install -y go-dqlite)"
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq go-dqlite
+        echo "test.sh: installing $packages(apt-get install -y)"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $packages
     elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-        echo "test.sh: installing the C dqlite reference (sudo apt-get install -y go-dqlite)"
-        sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq go-dqlite
+        echo "test.sh: installing $packages(sudo apt-get install -y)"
+        sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $packages
     else
-        echo "test.sh: go-dqlite is not installed and cannot be installed here (needs root and apt-get);" \
-             "interop tests will skip. Install it with: apt-get install -y go-dqlite"
+        echo "test.sh: $packages cannot be installed here (needs root and apt-get);" \
+             "the tests that need them will skip. Install them with: apt-get install -y $packages"
     fi
 fi
 

@@ -95,6 +95,11 @@ impl Conn {
         Rows::new(Source::Borrowed(&mut self.conn), frame, self.max_empty)
     }
 
+    /// All rows of a query on this connection.
+    pub async fn query_all(&mut self, sql: &str, params: impl IntoParams) -> Result<Vec<Row>> {
+        self.query(sql, params).await?.all().await
+    }
+
     /// Prepares a statement on this connection; it is finalized when dropped. PREPARE runs
     /// nothing, so its errors are reported as they are.
     pub async fn prepare(&mut self, sql: &str) -> Result<Statement<'_>> {

@@ -1,7 +1,8 @@
 //! Finding the server binary: our `dqlite-server` beside this program (built through cargo
-//! when this program was started by cargo and it is missing), or `dqlite-demo` from PATH.
+//! when this program was started by cargo and it is missing), or `dqlite-demo` from PATH
+//! (found as the interop tests find it, through `dqlite-testkit`).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use dqlite_nemesis::cluster::Target;
@@ -9,11 +10,14 @@ use dqlite_nemesis::cluster::Target;
 /// The default server binary of `target`.
 pub fn default_for(target: Target) -> Result<PathBuf, String> {
     match target {
-        Target::C => find_in_path("dqlite-demo").ok_or_else(|| {
-            "dqlite-demo is not on PATH: install Debian's go-dqlite (apt-get install -y go-dqlite) \
-             or pass --server-bin"
-                .to_string()
-        }),
+        Target::C => dqlite_testkit::reference_binaries()
+            .map(|(demo, _shell)| demo)
+            .map_err(|e| {
+                format!(
+                    "{e}: install Debian's go-dqlite ({}) or pass --server-bin",
+                    dqlite_testkit::INSTALL_HINT
+                )
+            }),
         Target::Ours => ours(),
     }
 }
@@ -49,18 +53,4 @@ fn ours() -> Result<PathBuf, String> {
             "building dqlite-server failed ({status}); build it with `cargo build -p dqlite-server`"
         ))
     }
-}
-
-fn find_in_path(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(name))
-        .find(|p| is_executable(p))
-}
-
-fn is_executable(p: &Path) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    p.metadata()
-        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
 }

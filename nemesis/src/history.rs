@@ -272,6 +272,14 @@ impl Recorder {
         index
     }
 
+    /// The whole history, without copying it when no other handle is left.
+    pub fn into_history(self) -> Vec<Op> {
+        match Arc::try_unwrap(self.inner) {
+            Ok(ops) => ops.into_inner().unwrap_or_else(|e| e.into_inner()),
+            Err(shared) => shared.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+        }
+    }
+
     /// A copy of the history so far.
     pub fn snapshot(&self) -> Vec<Op> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner()).clone()

@@ -1,7 +1,7 @@
 //! [`Cluster::start`]: the run's unique prefix, the choice of isolation, the network, the
 //! disks, and the nodes started one by one (node 0 bootstraps, the others join it).
 
-use std::net::TcpListener;
+use std::net::Ipv4Addr;
 use std::path::Path;
 
 use super::netns::{self, Network};
@@ -34,28 +34,6 @@ fn unique_id() -> Result<String, ClusterError> {
     Err(ClusterError::Invalid(
         "no unused dqn<id> prefix found".into(),
     ))
-}
-
-/// `count` distinct free TCP ports on 127.0.0.1 (all held until every one is found).
-fn free_ports(count: usize) -> Result<Vec<u16>, ClusterError> {
-    let mut held = Vec::with_capacity(count);
-    for _ in 0..count {
-        let l = TcpListener::bind("127.0.0.1:0").map_err(|e| ClusterError::Io {
-            context: "binding 127.0.0.1:0 to find a free port".into(),
-            source: e,
-        })?;
-        held.push(l);
-    }
-    held.iter()
-        .map(|l| {
-            l.local_addr()
-                .map(|a| a.port())
-                .map_err(|e| ClusterError::Io {
-                    context: "reading a bound port".into(),
-                    source: e,
-                })
-        })
-        .collect()
 }
 
 impl Cluster {
@@ -147,10 +125,15 @@ fn create_dir(dir: &Path) -> Result<(), ClusterError> {
 /// Every node's addresses, namespace, directory and log.
 fn layout(spec: &ClusterSpec, net: Option<&Network>) -> Result<Vec<Node>, ClusterError> {
     let per_node = if spec.target == Target::C { 2 } else { 1 };
-    let ports = match net {
-        Some(_) => Vec::new(),
-        None => free_ports(spec.nodes * per_node)?,
-    };
+    let ports =
+        match net {
+            Some(_) => Vec::new(),
+            None => dqlite_testkit::free_ports(Ipv4Addr::LOCALHOST, spec.nodes * per_node)
+                .map_err(|e| ClusterError::Io {
+                    context: "finding free ports on 127.0.0.1".into(),
+                    source: e,
+                })?,
+        };
     let nodes = (0..spec.nodes)
         .map(|i| {
             let (address, api, netns) = match net {

@@ -128,7 +128,11 @@ async fn inject(
     rng: &mut StdRng,
 ) {
     let f = fault.name();
-    let target = pick_target(shared, rng).await;
+    // Kill, pause and disk hit one node; partitions and membership choose their own.
+    let target = match fault {
+        Fault::Kill | Fault::Pause | Fault::Disk => pick_target(shared, rng).await,
+        Fault::Partition | Fault::Member => 0,
+    };
     let started: Result<Value, String> = match fault {
         Fault::Kill => shared
             .with(move |c| c.kill(target))
@@ -233,21 +237,23 @@ async fn pick_target(shared: &Shared, rng: &mut StdRng) -> usize {
 
 /// Restarts a node whose process exited (a node of ours stops itself when its disk fails).
 async fn restart_if_stopped(shared: &Shared, i: usize) -> Result<Value, String> {
-    let running = shared.with(move |c| Ok(c.is_running(i))).await?;
-    if !running {
-        shared.with(move |c| c.restart(i)).await?;
-    }
-    Ok(json!({"node": i, "had_stopped": !running}))
+    let had_stopped = shared
+        .with(move |c| {
+            let stopped = !c.is_running(i);
+            if stopped {
+                c.restart(i)?;
+            }
+            Ok(stopped)
+        })
+        .await?;
+    Ok(json!({"node": i, "had_stopped": had_stopped}))
 }
 
-/// Heals everything at the end of a run: no partition, every disk freed, every node
-/// resumed and running.
+/// Heals everything at the end of a run: no partition, every node resumed, every disk
+/// freed ([`crate::cluster::Cluster::heal_all`]), and every node running.
 pub async fn heal_all(shared: &Shared) -> Result<(), String> {
-    let n = shared.node_count();
-    let _ = shared.with(|c| c.heal_partition()).await;
-    for i in 0..n {
-        let _ = shared.with(move |c| c.resume(i)).await;
-        let _ = shared.with(move |c| c.free_disk(i)).await;
+    shared.with(|c| c.heal_all()).await?;
+    for i in 0..shared.node_count() {
         restart_if_stopped(shared, i).await?;
     }
     Ok(())

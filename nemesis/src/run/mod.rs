@@ -102,7 +102,7 @@ pub async fn run(opts: &Options, interrupt: CancellationToken) -> Result<Outcome
             .map_err(|e| Error::Setup(format!("cluster stop task: {e}")))??;
     }
     let (rec, problems) = result?;
-    let history = rec.snapshot();
+    let history = rec.into_history();
     let mut check = crate::check::check(opts.workload.name(), &history)
         .ok_or_else(|| Error::Setup(format!("no checker for {}", opts.workload.name())))?;
     if !problems.is_empty() && check.validity == Validity::Valid {

@@ -59,11 +59,7 @@ pub(super) async fn invoke(db: &Db, op: &Invocation) -> (Outcome, Option<String>
             Err(e) => return (Outcome::Fail(e.to_string()), None),
         };
         let node = Some(conn.node().to_owned());
-        let rows = match conn.query("SELECT id, balance FROM accounts", ()).await {
-            Ok(rows) => rows.all().await,
-            Err(e) => Err(e),
-        };
-        let outcome = match rows {
+        let outcome = match conn.query_all("SELECT id, balance FROM accounts", ()).await {
             Ok(rows) => {
                 let balances: BTreeMap<String, Value> = rows
                     .iter()

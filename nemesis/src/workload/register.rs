@@ -63,14 +63,10 @@ pub(super) async fn invoke(db: &Db, op: &Invocation) -> (Outcome, Option<String>
     let k = op.value["key"].as_i64().unwrap_or_default();
     let outcome = match op.f {
         "read" => {
-            let row = match conn
-                .query("SELECT v FROM registers WHERE k = ?", (k,))
+            match conn
+                .query_all("SELECT v FROM registers WHERE k = ?", (k,))
                 .await
             {
-                Ok(rows) => rows.all().await,
-                Err(e) => Err(e),
-            };
-            match row {
                 Ok(rows) => {
                     let v = rows
                         .first()

@@ -52,15 +52,15 @@ pub(super) async fn invoke(db: &Db, op: &Invocation) -> (Outcome, Option<String>
             Err(e) => Outcome::from_error(&e),
         }
     } else {
-        match conn.query("SELECT v FROM elements ORDER BY v", ()).await {
-            Ok(rows) => match rows.all().await {
-                Ok(rows) => Outcome::Ok(Value::Array(
-                    rows.iter()
-                        .map(|r| r.values().first().map_or(Value::Null, super::int_or_null))
-                        .collect(),
-                )),
-                Err(e) => Outcome::Fail(e.to_string()),
-            },
+        match conn
+            .query_all("SELECT v FROM elements ORDER BY v", ())
+            .await
+        {
+            Ok(rows) => Outcome::Ok(Value::Array(
+                rows.iter()
+                    .map(|r| r.values().first().map_or(Value::Null, super::int_or_null))
+                    .collect(),
+            )),
             Err(e) => Outcome::Fail(e.to_string()),
         }
     };

@@ -1,10 +1,11 @@
 //! SQL requests: OPEN, PREPARE, FINALIZE, EXEC/EXEC_SQL and QUERY/QUERY_SQL (the write path is
 //! in `write.rs`).
 //!
-//! Reads outside a transaction go to the read pool; everything else goes, one statement at a
-//! time, to the database's writer after this connection reaches the head of its queue. A
-//! statement that ends a transaction with changes comes back as [`crate::sql::writer::Outcome::Commit`]: the
-//! gateway proposes the entry and answers once it is committed and applied.
+//! Reads outside a transaction run on this connection's own thread when they are short
+//! (`sql::local`), on the read pool otherwise; everything else goes, one statement at a time,
+//! to the database's writer after this connection reaches the head of its queue. A statement
+//! that ends a transaction with changes comes back as [`crate::sql::writer::Outcome::Commit`]
+//! (the writer proposed its entry) and is answered once it is committed and applied.
 
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ use crate::command::Command;
 use crate::error::{Error, Result};
 use crate::sql::classify::{self, Keyword};
 use crate::sql::exec::Mode;
+use crate::sql::local::{self, Local};
 use crate::sql::reader::{ReadJob, ReadKind, ReadOutcome};
 use crate::sql::registry::{check_name, Db};
 use crate::sql::writer::WriterCmd;
@@ -105,20 +107,7 @@ impl Gateway {
         if self.in_tx {
             return db.writer.call(|tx| WriterCmd::Prepare(sql, tx)).await?;
         }
-        let (tx, rx) = oneshot::channel();
-        let job = ReadJob {
-            owner: self.conn,
-            db: (db.path.clone(), db.generation),
-            sql,
-            params: Vec::new(),
-            kind: ReadKind::Prepare,
-            reply: tx,
-        };
-        self.node.registry.readers.submit(job)?;
-        match rx.await.map_err(|_| Error::internal("reader stopped"))?? {
-            ReadOutcome::Prepared(params, tail) => Ok((params, tail)),
-            _ => Err(Error::internal("unexpected reader outcome")),
-        }
+        local::prepare(db, &self.node.registry.limits, &sql)
     }
 
     /// The SQL of prepared statement `id` (after the leader and database checks).
@@ -198,8 +187,28 @@ impl Gateway {
         self.query_on_writer(&db, &sql, &params, out).await
     }
 
-    /// Streams a read from the pool. Returns false when the statement must run on the writer.
+    /// Answers a read outside a transaction: a short one here, on this connection's thread,
+    /// anything longer from the read pool. Returns false when the statement must run on the
+    /// writer.
     async fn read(
+        &mut self,
+        db: &Arc<Db>,
+        sql: &str,
+        params: &[Value],
+        out: &mut Out<'_>,
+    ) -> Result<bool> {
+        match local::query(db, &self.node.registry.limits, self.conn, sql, params)? {
+            Local::Rows(batch) => {
+                out.send_raw(&batch).await?;
+                Ok(true)
+            }
+            Local::NeedsWriter => Ok(false),
+            Local::TooLong => self.read_on_pool(db, sql, params, out).await,
+        }
+    }
+
+    /// Streams a read from the pool. Returns false when the statement must run on the writer.
+    async fn read_on_pool(
         &mut self,
         db: &Arc<Db>,
         sql: &str,
@@ -243,7 +252,6 @@ impl Gateway {
         match rx.await.map_err(|_| Error::internal("reader stopped"))?? {
             ReadOutcome::Streamed => Ok(true),
             ReadOutcome::NeedsWriter => Ok(false),
-            ReadOutcome::Prepared(..) => Err(Error::internal("unexpected reader outcome")),
         }
     }
 }

@@ -109,6 +109,36 @@ thread_local! {
     static STEPPING: Cell<bool> = const { Cell::new(false) };
     static STOPPED: Cell<Option<Stopped>> = const { Cell::new(None) };
     static OPENING: RefCell<Option<Arc<SqlLimits>>> = const { RefCell::new(None) };
+    /// Handler calls left before a budgeted statement is stopped (see [`budget`]).
+    static BUDGET: Cell<Option<u32>> = const { Cell::new(None) };
+    static BUDGET_SPENT: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Ends a [`budget`] scope.
+pub struct BudgetGuard(Option<u32>);
+
+impl BudgetGuard {
+    /// True when a statement stepped in this scope was stopped for running past the budget.
+    pub fn spent(&self) -> bool {
+        BUDGET_SPENT.with(Cell::get)
+    }
+}
+
+impl Drop for BudgetGuard {
+    fn drop(&mut self) {
+        BUDGET.with(|b| b.set(self.0));
+        BUDGET_SPENT.with(|s| s.set(false));
+    }
+}
+
+/// Client statements stepped on this thread until the guard drops are stopped (with
+/// SQLITE_INTERRUPT, and [`BudgetGuard::spent`] set) after about `ops` SQLite
+/// virtual-machine steps: how a read tried on a connection's own thread gives up when it
+/// turns out long, to run again elsewhere.
+pub fn budget(ops: u32) -> BudgetGuard {
+    BUDGET_SPENT.with(|s| s.set(false));
+    let calls = (ops / PROGRESS_OPS as u32).max(1);
+    BudgetGuard(BUDGET.with(|b| b.replace(Some(calls))))
 }
 
 /// Restores the previous client context when dropped.
@@ -173,6 +203,13 @@ pub fn install(conn: &mut Connection, limits: Arc<SqlLimits>) -> Result<()> {
 fn should_stop(limits: &SqlLimits) -> bool {
     if !STEPPING.with(Cell::get) {
         return false;
+    }
+    if let Some(left) = BUDGET.with(Cell::get) {
+        if left == 0 {
+            BUDGET_SPENT.with(|s| s.set(true));
+            return true;
+        }
+        BUDGET.with(|b| b.set(Some(left - 1)));
     }
     let Some((owner, start)) = CLIENT.with(Cell::get) else {
         return false;

@@ -10,6 +10,7 @@ mod failstop;
 mod ffi;
 mod guard;
 pub mod limit;
+pub mod local;
 pub mod queue;
 pub mod reader;
 pub mod registry;
@@ -21,6 +22,8 @@ pub mod writer;
 
 #[cfg(test)]
 mod failstop_tests;
+#[cfg(test)]
+mod local_tests;
 #[cfg(test)]
 mod pipeline_tests;
 #[cfg(test)]

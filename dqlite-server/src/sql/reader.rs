@@ -1,5 +1,6 @@
 //! The read pool: a few threads, each with its own read connection per database (WAL mode),
-//! serving autocommit read-only statements in parallel with the writer.
+//! serving the autocommit reads too long to run on a connection's own thread (see `local`),
+//! in parallel with the writer.
 //!
 //! A reader prepares the statement first; if SQLite says it writes, the job comes back as
 //! [`ReadOutcome::NeedsWriter`] and the gateway sends it to the database's writer instead.
@@ -41,11 +42,9 @@ pub struct ReadJob {
 
 /// The kinds of read jobs.
 pub enum ReadKind {
-    /// Stream the rows of a read-only statement; `exact` requires a single statement and at
+    /// Stream the rows of a read-only statement, which must be a single statement with at
     /// most as many parameters as placeholders (QUERY_SQL / QUERY semantics).
     Query(tmpsc::Sender<BytesMut>),
-    /// Prepare only: parameter count and tail offset.
-    Prepare,
 }
 
 /// What a read job produced.
@@ -55,8 +54,6 @@ pub enum ReadOutcome {
     Streamed,
     /// The statement writes (or controls transactions): run it on the writer.
     NeedsWriter,
-    /// Prepared: parameter count and tail offset.
-    Prepared(usize, usize),
 }
 
 /// Handle to the pool.
@@ -205,7 +202,6 @@ fn serve(db: &mut OpenDb, sql: &str, params: &[Value], kind: ReadKind) -> Result
         }
     };
     match kind {
-        ReadKind::Prepare => Ok(ReadOutcome::Prepared(stmt.param_count(), tail)),
         ReadKind::Query(rows) => {
             let kw = classify::keyword(&sql[..tail]);
             if !stmt.readonly() || kw != Keyword::Read {

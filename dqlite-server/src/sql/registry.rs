@@ -1,5 +1,7 @@
 //! The databases a node knows, by name: file path, writer thread, writer queue and a
 //! generation that changes whenever the file is replaced (snapshot install), so readers reopen.
+//! Generations are unique in the process, not only in one registry: read connections kept on
+//! shared threads (see `local`) must never mistake a later node's file for an earlier one's.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -11,6 +13,9 @@ use super::queue::WriteQueue;
 use super::reader::ReadPool;
 use super::writer::{Proposer, Writer, WriterCmd, WriterEnv, WriterHandle};
 use crate::error::{Error, Result};
+
+/// The next database generation of this process.
+static GENERATION: AtomicU64 = AtomicU64::new(1);
 
 /// One database.
 pub struct Db {
@@ -29,7 +34,6 @@ pub struct Db {
 /// All databases of the node.
 pub struct Registry {
     dir: PathBuf,
-    generation: AtomicU64,
     dbs: Mutex<HashMap<String, Arc<Db>>>,
     env: WriterEnv,
     /// The shared read pool.
@@ -46,7 +50,6 @@ impl Registry {
         let limits = Arc::new(SqlLimits::default());
         Ok(Registry {
             dir: dir.to_owned(),
-            generation: AtomicU64::new(1),
             dbs: Mutex::new(HashMap::new()),
             env,
             readers: ReadPool::start(readers, limits.clone())?,
@@ -101,7 +104,7 @@ impl Registry {
             name: name.to_owned(),
             writer: Writer::spawn(&path, name, self.env.clone())?,
             path,
-            generation: self.generation.fetch_add(1, Ordering::Relaxed),
+            generation: GENERATION.fetch_add(1, Ordering::Relaxed),
             queue: WriteQueue::default(),
         });
         dbs.insert(name.to_owned(), db.clone());

@@ -151,18 +151,29 @@ async fn a_full_read_queue_answers_busy_at_once() {
     })
     .await;
 
+    // A read too long to be answered on the connection's own thread needs the pool: refused.
     let mut c = open(addr, "s").await;
-    let (code, message) = query_failure(&mut c, "SELECT 1").await;
+    let (code, message) = query_failure(&mut c, FOREVER).await;
     assert_eq!(code, code::BUSY, "{message}");
     assert!(message.contains("read queue"), "{message}");
-
-    interrupt(&mut running).await;
-    interrupt(&mut queued).await;
+    // A short read never waits behind long ones: it is answered on the connection's thread.
     assert_eq!(
         query(&mut c, "SELECT 1").await.expect("select"),
         vec![vec![Value::Integer(1)]]
     );
+
+    interrupt(&mut running).await;
+    interrupt(&mut queued).await;
+    assert_eq!(
+        query(&mut c, TWO_BATCHES).await.expect("select").len(),
+        2,
+        "the pool serves again"
+    );
 }
+
+/// A read whose rows fill more than one ROWS batch: it is served by the read pool.
+const TWO_BATCHES: &str = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c \
+                           WHERE x < 2) SELECT x, zeroblob(5000) FROM c";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_autocommit_reader_that_never_reads_is_dropped() {
@@ -181,11 +192,12 @@ async fn an_autocommit_reader_that_never_reads_is_dropped() {
         .await
         .expect("send the query");
 
-    // Another read gets the reader thread once the stalled client is dropped.
+    // Another read that needs the pool gets the reader thread once the stalled client is
+    // dropped.
     let mut other = open(addr, "s").await;
     assert_eq!(
-        query(&mut other, "SELECT 1").await.expect("select"),
-        vec![vec![Value::Integer(1)]]
+        query(&mut other, TWO_BATCHES).await.expect("select").len(),
+        2
     );
 
     // The stalled connection was closed part-way through its rows.

@@ -64,6 +64,26 @@ pub enum Command {
         /// Node id.
         id: u64,
     },
+    /// Several committed write transactions on database `db`, executed one after another on
+    /// leader `node` (group commit: one entry, one log write, for all of them). Each applies
+    /// with its own result, as if it were an entry of its own.
+    Txs {
+        /// Database name.
+        db: String,
+        /// Node id of the leader that executed them.
+        node: u64,
+        /// In execution order.
+        txs: Vec<GroupedTx>,
+    },
+}
+
+/// One transaction of a [`Command::Txs`] entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupedTx {
+    /// Transaction id, unique on the leader that executed it.
+    pub tx: u64,
+    /// Changesets and SQL, in execution order.
+    pub ops: Vec<Op>,
 }
 
 /// What applying one entry produced (the `R` of the raft type config).

@@ -9,7 +9,6 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::{Gateway, Out};
 use crate::error::{Error, Result};
-use crate::raft::EntryReply;
 use crate::sql::classify::{self, Keyword};
 use crate::sql::exec::Mode;
 use crate::sql::registry::Db;
@@ -119,9 +118,8 @@ impl Gateway {
             return Err(Error::Io(e));
         }
         let (ran, wait) = res?;
-        if let Some((entry, visible)) = wait {
+        if let Some(visible) = wait {
             CommitWait {
-                entry,
                 visible,
                 epoch,
                 start,
@@ -153,7 +151,7 @@ impl Gateway {
         &mut self,
         db: &Arc<Db>,
         res: Result<Result<Outcome>>,
-    ) -> Result<(Option<Ran>, Option<Proposed>)> {
+    ) -> Result<(Option<Ran>, Option<oneshot::Receiver<Result<()>>>)> {
         let outcome = match res? {
             Ok(o) => o,
             Err(e) => {
@@ -170,18 +168,12 @@ impl Gateway {
                 }
                 Ok((Some(ran), None))
             }
-            Outcome::Commit {
-                entry,
-                ran,
-                visible,
-                ..
-            } => {
+            Outcome::Commit { ran, visible, .. } => {
                 self.in_tx = false;
                 if ran.dml {
                     self.sticky = ran.result;
                 }
-                // No entry: it changed nothing, and waits only until what it read is visible.
-                Ok((Some(ran), Some((entry, visible))))
+                Ok((Some(ran), Some(visible)))
             }
         }
     }
@@ -239,53 +231,25 @@ async fn forward(
     io_error
 }
 
-/// A proposed transaction: its entry's apply (none for a statement that changed nothing),
-/// then its visibility.
-type Proposed = (Option<EntryReply>, oneshot::Receiver<Result<()>>);
-
-/// Waits for a proposed transaction, watching the leadership epoch seen before the statement
-/// went to the writer.
+/// Waits for a proposed transaction (or for what a statement read to be committed), watching
+/// the leadership epoch seen before the statement went to the writer.
 struct CommitWait {
-    entry: Option<EntryReply>,
     visible: oneshot::Receiver<Result<()>>,
     epoch: watch::Receiver<u64>,
     start: u64,
 }
 
 impl CommitWait {
-    /// Waits until the transaction is committed, applied and visible. Leadership or quorum
-    /// loss on the way gives 10506: the outcome is then unknown.
+    /// Waits until the transaction is committed, applied and visible: the writer's one
+    /// signal carries that, or the error of a transaction that failed on apply. Leadership or
+    /// quorum loss on the way (or the writer dropping the signal) gives 10506: the outcome is
+    /// then unknown.
     async fn wait(mut self) -> Result<()> {
         let start = self.start;
-        if let Some(entry) = self.entry.take() {
-            self.applied(entry).await?;
-        }
         tokio::select! {
             biased;
             v = &mut self.visible => v.unwrap_or(Err(Error::LeadershipLost)),
             _ = self.epoch.wait_for(|e| *e != start) => Err(Error::LeadershipLost),
         }
-    }
-
-    /// Waits for the entry to be committed and applied.
-    async fn applied(&mut self, mut entry: EntryReply) -> Result<()> {
-        let start = self.start;
-        let applied = tokio::select! {
-            r = &mut entry => r,
-            _ = self.epoch.wait_for(|e| *e != start) => return Err(Error::LeadershipLost),
-        };
-        match applied {
-            Ok(Ok(resp)) => {
-                if let Some((code, message)) = resp.data.error {
-                    return Err(Error::Failure { code, message });
-                }
-            }
-            Ok(Err(e)) => {
-                tracing::debug!(error = %e, "commit proposal failed");
-                return Err(Error::LeadershipLost);
-            }
-            Err(_) => return Err(Error::LeadershipLost),
-        }
-        Ok(())
     }
 }

@@ -42,7 +42,11 @@ pub async fn watch(inner: Arc<Inner>) {
         inner.serving.set_leader(leads, barrier_done);
         led = leads;
         if rx.changed().await.is_err() {
+            // Raft stopped: nothing in flight can be committed by this node any more.
             inner.serving.set_leader(None, false);
+            if led.is_some() {
+                inner.void_bindings().await;
+            }
             return;
         }
     }

@@ -169,8 +169,9 @@ impl Node {
         let proposer_raft = raft.clone();
         let runtime = tokio::runtime::Handle::current();
         registry.set_proposer(Arc::new(move |cmd| {
-            // Only queues the entry for RaftCore: never waits on the runtime.
-            runtime.block_on(proposer_raft.client_write_ff(cmd)).ok()
+            // Only queues the entry for RaftCore: never waits on the runtime. Its reply is not
+            // awaited: the writer learns the outcome from the apply (or the leadership loss).
+            runtime.block_on(proposer_raft.client_write_ff(cmd)).is_ok()
         }));
         let bootstrap = config.join.is_empty();
         let inner = Arc::new(Inner {

@@ -49,14 +49,6 @@ pub type StoredMembership = openraft::StoredMembership<u64, BasicNode>;
 pub type SnapshotMeta = openraft::SnapshotMeta<u64, BasicNode>;
 /// A log entry.
 pub type Entry = openraft::Entry<TypeConfig>;
-/// Resolves once a proposed entry is applied (or can never be).
-pub type EntryReply = tokio::sync::oneshot::Receiver<
-    Result<
-        openraft::raft::ClientWriteResponse<TypeConfig>,
-        openraft::error::ClientWriteError<u64, BasicNode>,
-    >,
->;
-
 /// Wraps any error as openraft's `AnyError`.
 pub fn any_error(e: impl std::error::Error + 'static) -> openraft::AnyError {
     openraft::AnyError::new(&e)

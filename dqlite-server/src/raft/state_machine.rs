@@ -113,6 +113,15 @@ impl StateMachine {
                 self.apply_txs(vec![(0, db, origin, ops)], &mut out).await?;
                 return Ok(out.pop().unwrap_or_default());
             }
+            Command::Txs { db, node, txs } => {
+                let mut out = vec![Applied::default()];
+                let txs = txs
+                    .into_iter()
+                    .map(|t| (0, db.clone(), Origin { node, tx: t.tx }, t.ops))
+                    .collect();
+                self.apply_txs(txs, &mut out).await?;
+                return Ok(out.pop().unwrap_or_default());
+            }
             Command::AddNode { id, address } => {
                 let mut st = self.lock();
                 match st.nodes.iter_mut().find(|(n, _)| *n == id) {
@@ -255,6 +264,14 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                 }
                 EntryPayload::Normal(Command::Tx { db, origin, ops }) => {
                     txs.push((out.len(), db, origin, ops));
+                    Applied::default()
+                }
+                EntryPayload::Normal(Command::Txs { db, node, txs: group }) => {
+                    let idx = out.len();
+                    for t in group {
+                        let origin = Origin { node, tx: t.tx };
+                        txs.push((idx, db.clone(), origin, t.ops));
+                    }
                     Applied::default()
                 }
                 EntryPayload::Normal(cmd) => {

@@ -69,9 +69,12 @@ impl Writer {
 
     /// Marks the oldest pending transaction applied (or applies it, if it was lost).
     fn apply_ours(&mut self) -> Result<()> {
-        let Some(p) = self.batch.pending.pop_front() else {
+        let Some(mut p) = self.batch.pending.pop_front() else {
             return Err(Error::internal("pending transaction vanished"));
         };
+        if std::mem::take(&mut p.ends_entry) {
+            self.batch.in_flight = self.batch.in_flight.saturating_sub(1);
+        }
         if p.lost {
             let res = self.apply_ops(&p.ops);
             let res = self.settle(res);

@@ -1,15 +1,20 @@
-//! Write batching on the writer connection (group commit with one raft entry per
-//! transaction).
+//! Write batching on the writer connection: group commit, in the log and in SQLite.
 //!
 //! Client transactions run one after another inside one SQLite transaction (the *batch*),
-//! each bracketed by its own savepoint. A finished transaction with changes becomes *pending*:
-//! its entry is proposed while the next client's transaction already runs on top of it. When
-//! a pending entry comes back through apply it becomes *applied*. Only applied transactions
-//! are ever committed, so nothing is visible to other connections before its entry is
-//! committed in raft and applied, and clients are answered only after that commit:
+//! each bracketed by its own savepoint. A finished transaction with changes becomes *pending*.
+//! Pending transactions are proposed in execution order, several to an entry: while an entry
+//! of this writer is in flight (proposed, not yet applied), those that finish are *gathered*,
+//! and go out together as the next entry once it comes back, or sooner when they reach
+//! [`MAX_GROUP`] transactions or the byte limit of one transaction. One entry is one log
+//! write and one replication round for all of them, where each used to cost its own.
 //!
-//! - once every pending entry is applied the batch commits; new transactions join the batch
-//!   only until its first entry is applied, which bounds how long answers wait;
+//! When a pending transaction's entry comes back through apply it becomes *applied*. Only
+//! applied transactions are ever committed, so nothing is visible to other connections before
+//! its entry is committed in raft and applied, and clients are answered only after that
+//! commit:
+//!
+//! - once every pending transaction is applied the batch commits; new transactions join the
+//!   batch only until its first entry is applied, which bounds how long answers wait;
 //! - before a snapshot the batch is *cut*: rolled back to the savepoint of the oldest pending
 //!   transaction (undoing every pending one), committed (the applied prefix becomes visible
 //!   and its clients are answered), and a new batch re-applies the pending transactions from
@@ -20,8 +25,9 @@
 //! If the batch cannot commit as a whole (leadership lost, a foreign entry, a snapshot needing
 //! a clean cut, SQLite rolling everything back) it is *reset*: rolled back, with the applied
 //! transactions re-applied from their operations. Pending ones are then either dropped
-//! (leadership lost: their clients get 10506) or marked *lost* and applied from their
-//! operations when their entries arrive.
+//! (leadership lost: their clients learn that the outcome is unknown) or marked *lost* and
+//! applied from their operations when their entries arrive. Gathered transactions that raft
+//! refuses to take are rolled back and answered "not leader": they were never proposed.
 
 use std::collections::VecDeque;
 
@@ -29,11 +35,14 @@ use tokio::sync::oneshot;
 
 use super::statement::Commit;
 use super::writer::Writer;
-use crate::command::{Command, Op, Origin};
+use crate::command::{Command, GroupedTx, Op};
 use crate::error::{Error, Result};
 
 /// Most pending transactions in one batch.
 pub const MAX_PENDING: usize = 64;
+
+/// Most transactions in one entry.
+pub const MAX_GROUP: usize = MAX_PENDING;
 
 /// A transaction whose entry was proposed.
 pub struct Pending {
@@ -50,6 +59,10 @@ pub struct Pending {
     /// Statements that changed nothing but ran on top of it (so may have read its effects):
     /// told once it is visible, dropped (outcome unknown) if it never is.
     pub readers: Vec<oneshot::Sender<Result<()>>>,
+    /// Its entry was proposed (otherwise it is gathered for the next one).
+    pub proposed: bool,
+    /// It is the last transaction of its entry.
+    pub ends_entry: bool,
 }
 
 impl Pending {
@@ -73,10 +86,13 @@ impl Pending {
 pub struct Batch {
     /// A SQLite transaction is open.
     pub open: bool,
-    /// Proposed, not yet applied, in log order.
+    /// Proposed or gathered, not yet applied, in execution (and log) order; the gathered
+    /// ones are a suffix.
     pub pending: VecDeque<Pending>,
     /// Applied, waiting for the batch to commit.
     pub applied: Vec<Pending>,
+    /// Entries of this writer proposed and not yet wholly applied.
+    pub in_flight: usize,
 }
 
 impl Batch {
@@ -140,34 +156,18 @@ impl Writer {
             if let Some(last) = self.batch.pending.back_mut() {
                 let (reader, rx) = oneshot::channel();
                 last.readers.push(reader);
-                return Ok(Some((0, None, rx)));
+                return Ok(Some((0, rx)));
             }
             return Ok(None);
         }
         self.next_tx += 1;
         let id = self.next_tx;
-        // Proposed here, on the writer thread, so entries reach the log in execution order
-        // (its apply comes back through this thread's queue, after this returns). The entry
-        // and the pending transaction each keep one copy of the operations.
-        let entry = self.env.proposer.get().and_then(|propose| {
-            propose(Command::Tx {
-                db: self.name.clone(),
-                origin: Origin {
-                    node: self.env.node_id,
-                    tx: id,
-                },
-                ops: ops.clone(),
-            })
-        });
-        let Some(entry) = entry else {
-            // Raft refused it (no longer leader, or stopped): nothing was proposed, so its
-            // effects are rolled back now, before anything can run on top of them (and any
-            // statement prepared against a schema it changed goes too).
-            self.cache.clear();
-            self.tx = Some(t);
-            self.rollback_client_tx();
-            return Err(Error::NotLeader);
-        };
+        // A group stays within the byte limit of one transaction (an entry must replicate in
+        // one message): what is gathered goes out first if this one would not fit.
+        let gathered: u64 = self.gathered().map(|p| p.ops.iter().map(Op::size).sum::<u64>()).sum();
+        if gathered > 0 && gathered + size > self.env.max_tx_bytes {
+            self.propose_gathered();
+        }
         let (visible, rx) = oneshot::channel();
         self.batch.pending.push_back(Pending {
             tx: id,
@@ -176,8 +176,88 @@ impl Writer {
             lost: false,
             savepoint: t.savepoint,
             readers: Vec::new(),
+            proposed: false,
+            ends_entry: false,
         });
-        Ok(Some((id, Some(entry), rx)))
+        if self.batch.in_flight == 0 || self.gathered().count() >= MAX_GROUP {
+            self.propose_gathered();
+        }
+        Ok(Some((id, rx)))
+    }
+
+    /// The pending transactions not proposed yet.
+    fn gathered(&self) -> impl Iterator<Item = &Pending> {
+        self.batch.pending.iter().filter(|p| !p.proposed)
+    }
+
+    /// Proposes what is gathered when none of this writer's entries is in flight (after an
+    /// entry came back, or a reset).
+    pub(super) fn propose_if_idle(&mut self) {
+        if self.batch.in_flight == 0 {
+            self.propose_gathered();
+        }
+    }
+
+    /// Proposes every gathered transaction as one entry. Proposed on this thread, so entries
+    /// reach the log in execution order (their applies come back through this thread's
+    /// queue, after this returns). If the leadership changed since the batch began nothing
+    /// is proposed and the batch is rolled back; if raft refuses the entry, the gathered
+    /// transactions are rolled back and answered "not leader".
+    fn propose_gathered(&mut self) {
+        let first = self.batch.pending.iter().position(|p| !p.proposed);
+        let Some(first) = first else { return };
+        if self.env.serving.term() != self.batch_term {
+            // Executed under another term: never proposed (see `check_term`).
+            let _ = self.check_term();
+            return;
+        }
+        let txs: Vec<GroupedTx> = self
+            .batch
+            .pending
+            .range(first..)
+            .map(|p| GroupedTx {
+                tx: p.tx,
+                ops: p.ops.clone(),
+            })
+            .collect();
+        let entry = Command::Txs {
+            db: self.name.clone(),
+            node: self.env.node_id,
+            txs,
+        };
+        let accepted = self.env.proposer.get().is_some_and(|p| p.propose(entry));
+        if !accepted {
+            return self.refuse_gathered(first);
+        }
+        self.batch.in_flight += 1;
+        let len = self.batch.pending.len();
+        for (i, p) in self.batch.pending.range_mut(first..).enumerate() {
+            p.proposed = true;
+            p.ends_entry = first + i + 1 == len;
+        }
+    }
+
+    /// Raft refused the entry of the gathered transactions (pending from `first` on): their
+    /// effects are rolled back before anything more runs on top of them (and any statement
+    /// prepared against a schema they changed goes too); their clients are told "not
+    /// leader", since nothing was proposed.
+    fn refuse_gathered(&mut self, first: usize) {
+        self.cache.clear();
+        self.pk_cache.clear();
+        let sp = self.batch.pending[first].savepoint.clone();
+        let res = self
+            .conn
+            .execute_batch(&format!("ROLLBACK TO {sp}; RELEASE {sp};"));
+        let refused: Vec<Pending> = self.batch.pending.drain(first..).collect();
+        for p in refused {
+            p.failed(Error::NotLeader);
+        }
+        if let Err(e) = res {
+            tracing::error!(error = %e, "rolling back refused transactions failed; resetting the batch");
+            self.reset(true);
+            return;
+        }
+        self.maybe_commit();
     }
 
     /// Commits the batch when nothing runs and nothing is pending, answering its clients.
@@ -269,6 +349,7 @@ impl Writer {
         }
         if drop_pending {
             self.batch.pending.clear();
+            self.batch.in_flight = 0;
         } else {
             for p in &mut self.batch.pending {
                 p.lost = true;

@@ -14,7 +14,8 @@ use crate::Result;
 /// A transaction executed on the leader whose entry is not applied yet.
 struct Executed {
     origin: Origin,
-    ops: Vec<Op>,
+    /// It changed something (and so is, or will be, proposed).
+    changed: bool,
     visible: oneshot::Receiver<Result<()>>,
 }
 
@@ -30,23 +31,28 @@ async fn execute(p: &Pair, owner: u64, sql: &str) -> Executed {
     };
     let out = p.leader.call(|tx| WriterCmd::Stmt(job, tx)).await;
     match out.expect("writer").expect("statement") {
-        Outcome::Commit {
-            tx, entry, visible, ..
-        } => Executed {
+        Outcome::Commit { tx, visible, .. } => Executed {
             origin: Origin { node: LEADER, tx },
-            // No entry: it changed nothing and only waits for what it read.
-            ops: entry.map_or_else(Vec::new, |_| p.proposed_ops(tx)),
+            // Id 0: it changed nothing and only waits for what it read.
+            changed: tx != 0,
             visible,
         },
         other => panic!("expected a commit, got {other:?}"),
     }
 }
 
+/// Applies `tx`'s share of its entry, which must have been proposed by now.
 async fn apply(p: &Pair, leader: bool, tx: &Executed) {
     let w = if leader { &p.leader } else { &p.follower };
-    Pair::apply(w, tx.origin, tx.ops.clone())
-        .await
-        .expect("apply");
+    Pair::apply(w, tx.origin, ops(p, tx)).await.expect("apply");
+}
+
+fn ops(p: &Pair, tx: &Executed) -> Vec<Op> {
+    if tx.changed {
+        p.proposed_ops(tx.origin.tx)
+    } else {
+        Vec::new()
+    }
 }
 
 /// A pair whose database has the table `t (k INTEGER PRIMARY KEY, v)`.
@@ -82,14 +88,20 @@ fn answered(tx: &mut Executed) -> Option<bool> {
 #[tokio::test]
 async fn nothing_is_visible_before_apply_and_leadership_loss_keeps_applied() {
     let p = keyed_pair("pipeline").await;
+    let before = p.entries().len();
     let mut txs = Vec::new();
     for k in 1..=4 {
         txs.push(execute(&p, k, &format!("INSERT INTO t VALUES ({k}, 'v{k}')")).await);
     }
     assert!(keys(&p, "leader").is_empty(), "executed, not applied");
+    // Group commit: the first went out at once; the rest wait for its entry to come back.
+    let ids = |r: std::ops::Range<usize>| txs[r].iter().map(|t| t.origin.tx).collect::<Vec<_>>();
+    assert_eq!(p.entries()[before..], [ids(0..1)]);
 
-    // The first entry is applied: later ones are pending, so nothing is committed yet.
+    // The first entry is applied: the gathered ones go out as one entry, and are pending,
+    // so nothing is committed yet.
     apply(&p, true, &txs[0]).await;
+    assert_eq!(p.entries()[before..], [ids(0..1), ids(1..4)]);
     assert!(
         keys(&p, "leader").is_empty(),
         "batch waits for its pending entries"
@@ -102,10 +114,12 @@ async fn nothing_is_visible_before_apply_and_leadership_loss_keeps_applied() {
     assert_eq!(answered(&mut txs[0]), Some(true));
     assert_eq!(answered(&mut txs[1]), None, "pending stays unanswered");
 
-    // Another transaction runs on top of the re-applied pending ones.
+    // Another transaction runs on top of the re-applied pending ones, gathered while their
+    // entry is in flight.
     txs.push(execute(&p, 5, "INSERT INTO t VALUES (5, 'v5')").await);
     apply(&p, true, &txs[1]).await;
     assert_eq!(keys(&p, "leader"), [1], "2 applied but 3..5 pending");
+    assert_eq!(p.entries().len(), before + 2, "5 waits for the entry in flight");
 
     // Leadership lost: the applied transaction survives, the pending ones fail unseen.
     let _ = p.leader.call(|r| WriterCmd::Abort(None, r)).await;
@@ -115,14 +129,16 @@ async fn nothing_is_visible_before_apply_and_leadership_loss_keeps_applied() {
         assert_eq!(answered(tx), Some(false), "pending answered with an error");
     }
 
-    // If their entries were committed after all, they arrive like any other entry.
-    for tx in &txs[2..] {
+    // If the entry in flight was committed after all, it arrives like any other entry; 5 was
+    // never proposed.
+    for tx in &txs[2..4] {
         apply(&p, true, tx).await;
     }
-    for tx in &txs {
+    for tx in &txs[..4] {
         apply(&p, false, tx).await;
     }
-    assert_eq!(keys(&p, "leader"), [1, 2, 3, 4, 5]);
+    assert_eq!(p.entries().len(), before + 2, "nothing more was proposed");
+    assert_eq!(keys(&p, "leader"), [1, 2, 3, 4]);
     p.same_rows("SELECT * FROM t ORDER BY k");
 }
 

@@ -13,12 +13,8 @@ use super::writer::{Outcome, Ran, StmtJob, Writer};
 use crate::command::Op;
 use crate::error::{Error, Result};
 
-/// A transaction that became pending: its id, its proposed entry and its visibility.
-pub(super) type Commit = (
-    u64,
-    Option<crate::raft::EntryReply>,
-    oneshot::Receiver<Result<()>>,
-);
+/// A transaction that became pending: its id (0 when it changed nothing) and its visibility.
+pub(super) type Commit = (u64, oneshot::Receiver<Result<()>>);
 
 impl Writer {
     /// Runs the first statement of `job.sql`.
@@ -59,12 +55,7 @@ impl Writer {
         ran.dml = info.dml;
         ran.in_tx = self.tx.is_some();
         match res? {
-            Some((tx, entry, visible)) => Ok(Outcome::Commit {
-                tx,
-                entry,
-                ran,
-                visible,
-            }),
+            Some((tx, visible)) => Ok(Outcome::Commit { tx, ran, visible }),
             None => Ok(Outcome::Done(ran)),
         }
     }

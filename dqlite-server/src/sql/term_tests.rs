@@ -79,7 +79,7 @@ async fn a_transaction_raft_refuses_is_rolled_back_at_once() {
     let dir = std::env::temp_dir().join(format!("dqlite-server-refused-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("dir");
-    let refuse: Proposer = Arc::new(|_| None);
+    let refuse: Proposer = Arc::new(|_| false);
     let slot = Arc::new(OnceLock::new());
     let _ = slot.set(refuse);
     let env = WriterEnv {
@@ -94,9 +94,18 @@ async fn a_transaction_raft_refuses_is_rolled_back_at_once() {
         .expect("create");
     drop(conn);
     for attempt in 0..2 {
-        let res = run(&w, "INSERT INTO t VALUES (1)").await;
+        // The client's answer comes through the transaction's visibility signal.
+        let res = match run(&w, "INSERT INTO t VALUES (1)").await {
+            Ok(Outcome::Commit { visible, .. }) => visible.await.expect("answered"),
+            Ok(other) => panic!("expected a proposed transaction, got {other:?}"),
+            Err(e) => Err(e),
+        };
         // Not a UNIQUE failure on the second attempt: the first left nothing behind.
-        assert_eq!(code_of(res), Some(code::NOT_LEADER), "attempt {attempt}");
+        assert_eq!(
+            res.err().and_then(|e| e.code()),
+            Some(code::NOT_LEADER),
+            "attempt {attempt}"
+        );
     }
     let _ = w.call(WriterCmd::Close).await;
     let _ = std::fs::remove_dir_all(&dir);

@@ -15,8 +15,9 @@ use crate::serving::Serving;
 pub(super) const LEADER: u64 = 1;
 const FOLLOWER: u64 = 2;
 
-/// Entries the leader proposed, by transaction id (raft stands aside in these tests).
-type Proposed = Arc<Mutex<Vec<(u64, Vec<Op>)>>>;
+/// Entries the leader proposed, each its transactions' ids and operations (raft stands aside
+/// in these tests).
+type Proposed = Arc<Mutex<Vec<Vec<(u64, Vec<Op>)>>>>;
 
 pub(super) struct Pair {
     pub(super) leader: WriterHandle,
@@ -46,14 +47,16 @@ impl Pair {
         let proposed = Proposed::default();
         let record = proposed.clone();
         let proposer: Proposer = Arc::new(move |cmd| {
-            if let Command::Tx { origin, ops, .. } = cmd {
-                record
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push((origin.tx, ops));
+            let mut record = record.lock().unwrap_or_else(|p| p.into_inner());
+            match cmd {
+                Command::Tx { origin, ops, .. } => record.push(vec![(origin.tx, ops)]),
+                Command::Txs { txs, .. } => {
+                    record.push(txs.into_iter().map(|t| (t.tx, t.ops)).collect())
+                }
+                _ => {}
             }
             // Accepted; the tests apply the entries themselves.
-            Some(tokio::sync::oneshot::channel().1)
+            true
         });
         let slot = Arc::new(OnceLock::new());
         let _ = slot.set(proposer);
@@ -89,10 +92,19 @@ impl Pair {
     /// The operations the leader proposed for transaction `tx`.
     pub(super) fn proposed_ops(&self, tx: u64) -> Vec<Op> {
         let proposed = self.proposed.lock().unwrap_or_else(|p| p.into_inner());
-        match proposed.iter().find(|(id, _)| *id == tx) {
+        match proposed.iter().flatten().find(|(id, _)| *id == tx) {
             Some((_, ops)) => ops.clone(),
             None => panic!("transaction {tx} was not proposed"),
         }
+    }
+
+    /// The transaction ids of each entry the leader proposed, in order.
+    pub(super) fn entries(&self) -> Vec<Vec<u64>> {
+        let proposed = self.proposed.lock().unwrap_or_else(|p| p.into_inner());
+        proposed
+            .iter()
+            .map(|e| e.iter().map(|(tx, _)| *tx).collect())
+            .collect()
     }
 
     /// Runs `sql` like [`Pair::run`], which must fail with `code`; returns the error.

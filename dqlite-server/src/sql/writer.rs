@@ -1,12 +1,12 @@
 //! The per-database writer: one thread owning the database's only read-write connection.
 //!
 //! Every write transaction runs here, one statement per command, with a session recording its
-//! changes. A transaction that ends with changes is not committed: the writer proposes its
-//! entry through the node's [`Proposer`] (on this thread, so entries reach the log in
-//! execution order), answers [`Outcome::Commit`], and commits only when the entry comes back
-//! through [`WriterCmd::ApplyMany`] (see the `batch` module for how several transactions share
-//! one commit). Executing and committing are therefore separate steps. Statements are run in
-//! arrival order; those that cannot start yet wait here, in order.
+//! changes. A transaction that ends with changes is not committed: the writer proposes it
+//! through the node's [`Proposer`] (on this thread, so entries reach the log in execution
+//! order; several transactions share one entry, see the `batch` module), answers
+//! [`Outcome::Commit`], and commits only when the entry comes back through
+//! [`WriterCmd::ApplyMany`]. Executing and committing are therefore separate steps.
+//! Statements are run in arrival order; those that cannot start yet wait here, in order.
 
 use std::collections::VecDeque;
 use std::path::Path;
@@ -28,12 +28,28 @@ use super::tx::TxState;
 use crate::command::{Command, Op, Origin};
 use crate::error::{Error, Result};
 use crate::fatal::Fatal;
-use crate::raft::EntryReply;
 use crate::serving::Serving;
 
-/// Hands a finished transaction's entry to raft. It runs on the writer thread, so entries are
-/// proposed in execution order; `None` when the entry could not be proposed.
-pub type Proposer = Arc<dyn Fn(Command) -> Option<EntryReply> + Send + Sync>;
+/// Hands an entry of finished transactions to the replicated log. It is called on the writer
+/// thread, so entries are proposed in execution order, and must not wait for more than
+/// queueing the entry. False when the entry could not be proposed (not leader, stopped).
+///
+/// Nothing comes back through it: a proposed transaction learns its fate when its entry is
+/// applied on this writer ([`WriterCmd::ApplyMany`]) or when the node gives up on it
+/// ([`WriterCmd::Abort`] on leadership loss).
+pub trait Propose: Send + Sync {
+    /// Queues `entry` for the log.
+    fn propose(&self, entry: Command) -> bool;
+}
+
+impl<F: Fn(Command) -> bool + Send + Sync> Propose for F {
+    fn propose(&self, entry: Command) -> bool {
+        self(entry)
+    }
+}
+
+/// The node's [`Propose`].
+pub type Proposer = Arc<dyn Propose>;
 
 /// Where writers find the node's [`Proposer`] (set once raft runs).
 pub type ProposerSlot = Arc<OnceLock<Proposer>>;
@@ -101,14 +117,13 @@ pub enum Outcome {
     Empty,
     /// Finished; nothing to replicate.
     Done(Ran),
-    /// The transaction ended with changes and its entry was proposed (`entry`, `None` when
-    /// no proposer is set or raft refused it); `visible` resolves once its entry was applied
-    /// and the transaction is committed in SQLite.
+    /// The transaction ended with changes and is (or will be, with the next entry) proposed;
+    /// or it changed nothing but read what pending transactions wrote. `visible` is the one
+    /// signal to wait for: `Ok` once the transaction (or what it read) is committed and
+    /// visible, an error when it failed, closed when its outcome is unknown.
     Commit {
-        /// Id in the entry's [`Origin`].
+        /// Id in the entry's [`Origin`] (0 for a transaction that changed nothing).
         tx: u64,
-        /// Resolves when the entry is applied.
-        entry: Option<EntryReply>,
         /// Statement results.
         ran: Ran,
         /// Resolves when the transaction is visible (or can never be).
@@ -280,6 +295,7 @@ impl Writer {
             }
             if self.failed.is_none() {
                 self.run_deferred();
+                self.propose_if_idle();
             }
         }
         self.reset(true);

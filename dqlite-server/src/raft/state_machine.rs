@@ -266,7 +266,11 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                     txs.push((out.len(), db, origin, ops));
                     Applied::default()
                 }
-                EntryPayload::Normal(Command::Txs { db, node, txs: group }) => {
+                EntryPayload::Normal(Command::Txs {
+                    db,
+                    node,
+                    txs: group,
+                }) => {
                     let idx = out.len();
                     for t in group {
                         let origin = Origin { node, tx: t.tx };

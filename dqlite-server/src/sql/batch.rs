@@ -8,6 +8,12 @@
 //! [`MAX_GROUP`] transactions or the byte limit of one transaction. One entry is one log
 //! write and one replication round for all of them, where each used to cost its own.
 //!
+//! With nothing in flight, a finished transaction goes out at once when the last batch
+//! committed only one; after a batch of `n`, the writer expects about `n` clients to come
+//! back and *lingers*: it gathers until `n` transactions are there, or until no statement
+//! arrived for [`LINGER`]. Without lingering, the first client back would go out alone and
+//! the others would wait a whole round for the next entry; a single client never waits.
+//!
 //! When a pending transaction's entry comes back through apply it becomes *applied*. Only
 //! applied transactions are ever committed, so nothing is visible to other connections before
 //! its entry is committed in raft and applied, and clients are answered only after that
@@ -43,6 +49,10 @@ pub const MAX_PENDING: usize = 64;
 
 /// Most transactions in one entry.
 pub const MAX_GROUP: usize = MAX_PENDING;
+
+/// How long a writer that lingers waits for the next statement before proposing what it
+/// gathered.
+pub const LINGER: std::time::Duration = std::time::Duration::from_micros(250);
 
 /// A transaction whose entry was proposed.
 pub struct Pending {
@@ -93,6 +103,8 @@ pub struct Batch {
     pub applied: Vec<Pending>,
     /// Entries of this writer proposed and not yet wholly applied.
     pub in_flight: usize,
+    /// Transactions the last commit made visible: about how many clients write at once.
+    pub expect: usize,
 }
 
 impl Batch {
@@ -164,7 +176,10 @@ impl Writer {
         let id = self.next_tx;
         // A group stays within the byte limit of one transaction (an entry must replicate in
         // one message): what is gathered goes out first if this one would not fit.
-        let gathered: u64 = self.gathered().map(|p| p.ops.iter().map(Op::size).sum::<u64>()).sum();
+        let gathered: u64 = self
+            .gathered()
+            .map(|p| p.ops.iter().map(Op::size).sum::<u64>())
+            .sum();
         if gathered > 0 && gathered + size > self.env.max_tx_bytes {
             self.propose_gathered();
         }
@@ -179,9 +194,7 @@ impl Writer {
             proposed: false,
             ends_entry: false,
         });
-        if self.batch.in_flight == 0 || self.gathered().count() >= MAX_GROUP {
-            self.propose_gathered();
-        }
+        self.propose_if_ready();
         Ok(Some((id, rx)))
     }
 
@@ -190,12 +203,19 @@ impl Writer {
         self.batch.pending.iter().filter(|p| !p.proposed)
     }
 
-    /// Proposes what is gathered when none of this writer's entries is in flight (after an
-    /// entry came back, or a reset).
-    pub(super) fn propose_if_idle(&mut self) {
-        if self.batch.in_flight == 0 {
+    /// Proposes what is gathered when it is a full group, or when none of this writer's
+    /// entries is in flight and as many transactions as expected are there.
+    pub(super) fn propose_if_ready(&mut self) {
+        let gathered = self.gathered().count();
+        let idle = self.batch.in_flight == 0 && gathered >= self.batch.expect.max(1);
+        if idle || gathered >= MAX_GROUP {
             self.propose_gathered();
         }
+    }
+
+    /// True when transactions are gathered, nothing is in flight, and more are expected.
+    pub(super) fn lingering(&self) -> bool {
+        self.batch.in_flight == 0 && self.gathered().next().is_some()
     }
 
     /// Proposes every gathered transaction as one entry. Proposed on this thread, so entries
@@ -203,7 +223,7 @@ impl Writer {
     /// queue, after this returns). If the leadership changed since the batch began nothing
     /// is proposed and the batch is rolled back; if raft refuses the entry, the gathered
     /// transactions are rolled back and answered "not leader".
-    fn propose_gathered(&mut self) {
+    pub(super) fn propose_gathered(&mut self) {
         let first = self.batch.pending.iter().position(|p| !p.proposed);
         let Some(first) = first else { return };
         if self.env.serving.term() != self.batch_term {
@@ -269,6 +289,7 @@ impl Writer {
             Ok(()) => {
                 self.batch.open = false;
                 tracing::debug!(size = self.batch.applied.len(), "batch committed");
+                self.batch.expect = self.batch.applied.len();
                 for p in self.batch.applied.drain(..) {
                     p.made_visible();
                 }

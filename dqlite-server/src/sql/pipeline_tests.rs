@@ -119,7 +119,11 @@ async fn nothing_is_visible_before_apply_and_leadership_loss_keeps_applied() {
     txs.push(execute(&p, 5, "INSERT INTO t VALUES (5, 'v5')").await);
     apply(&p, true, &txs[1]).await;
     assert_eq!(keys(&p, "leader"), [1], "2 applied but 3..5 pending");
-    assert_eq!(p.entries().len(), before + 2, "5 waits for the entry in flight");
+    assert_eq!(
+        p.entries().len(),
+        before + 2,
+        "5 waits for the entry in flight"
+    );
 
     // Leadership lost: the applied transaction survives, the pending ones fail unseen.
     let _ = p.leader.call(|r| WriterCmd::Abort(None, r)).await;

@@ -245,7 +245,24 @@ impl Writer {
     }
 
     fn run(mut self, rx: mpsc::Receiver<WriterCmd>) {
-        while let Ok(cmd) = rx.recv() {
+        loop {
+            // While gathering for an entry (see `batch`), the next statement is waited for
+            // only briefly: without one, what is gathered goes out.
+            let cmd = if self.lingering() {
+                match rx.recv_timeout(super::batch::LINGER) {
+                    Ok(cmd) => cmd,
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        self.propose_gathered();
+                        continue;
+                    }
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                }
+            } else {
+                match rx.recv() {
+                    Ok(cmd) => cmd,
+                    Err(_) => break,
+                }
+            };
             if self.failed.is_some() {
                 if self.serve_failed(cmd) {
                     return;
@@ -295,7 +312,7 @@ impl Writer {
             }
             if self.failed.is_none() {
                 self.run_deferred();
-                self.propose_if_idle();
+                self.propose_if_ready();
             }
         }
         self.reset(true);

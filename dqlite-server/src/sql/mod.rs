@@ -8,6 +8,7 @@ pub mod classify;
 pub mod exec;
 mod failstop;
 mod ffi;
+mod group;
 mod guard;
 pub mod limit;
 pub mod local;

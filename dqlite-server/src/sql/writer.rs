@@ -249,7 +249,7 @@ impl Writer {
             // While gathering for an entry (see `batch`), the next statement is waited for
             // only briefly: without one, what is gathered goes out.
             let cmd = if self.lingering() {
-                match rx.recv_timeout(super::batch::LINGER) {
+                match rx.recv_timeout(super::group::LINGER) {
                     Ok(cmd) => cmd,
                     Err(mpsc::RecvTimeoutError::Timeout) => {
                         self.propose_gathered();

@@ -45,16 +45,17 @@ async fn kill9_of_the_leader_loses_no_acknowledged_write() {
     exec(&mut c, "CREATE TABLE t (n INTEGER PRIMARY KEY)")
         .await
         .expect("create");
-    // Four concurrent writers, so batched transactions are in flight when the leader dies.
+    // Nine concurrent writers, so grouped entries of several transactions are in flight when
+    // the leader dies.
     let mut writers = Vec::new();
     let progress = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    for w in 0..4i64 {
+    for w in 0..9i64 {
         let mut c = open(&addr, "k").await;
         let progress = progress.clone();
         writers.push(tokio::spawn(async move {
             let mut acked = Vec::new();
             for i in 0..100_000i64 {
-                let n = i * 4 + w;
+                let n = i * 9 + w;
                 let req = exec_sql("INSERT INTO t VALUES (?)", vec![Value::Integer(n)]);
                 match c.call(&req).await {
                     Ok(_) => {

@@ -212,13 +212,15 @@ async fn a_new_node_catches_up_from_a_snapshot_and_roles_change() {
     let l = cl.leader().await;
     let mut c = open(&cl.addrs[l], "snap").await;
     exec(&mut c, "CREATE TABLE t (n)").await.expect("create");
-    // Concurrent writers, so snapshots are taken while transactions are batched.
+    // Concurrent writers, so snapshots are taken while transactions are batched. Their
+    // transactions share entries (at most one per writer in each), so 60 each make at least
+    // 60 entries: snapshots at every 20, the log purged behind them.
     let mut writers = Vec::new();
     for w in 0..3 {
         let addr = cl.addrs[l].clone();
         writers.push(tokio::spawn(async move {
             let mut c = open(&addr, "snap").await;
-            for i in 0..20 {
+            for i in 0..60 {
                 exec(&mut c, &format!("INSERT INTO t VALUES ({})", w * 100 + i))
                     .await
                     .expect("insert");
@@ -249,7 +251,7 @@ async fn a_new_node_catches_up_from_a_snapshot_and_roles_change() {
     .await;
     // Joined as a stand-by (three voters exist); it must hold every row via the snapshot.
     wait_for("node 3 caught up", WAIT, || async {
-        (cl.local_rows(3, "snap", "SELECT count(*) FROM t") == vec!["Integer(60)"]).then_some(())
+        (cl.local_rows(3, "snap", "SELECT count(*) FROM t") == vec!["Integer(180)"]).then_some(())
     })
     .await;
     wait_for("node 3 to become a stand-by", WAIT, || async {

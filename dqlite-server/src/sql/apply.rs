@@ -112,12 +112,32 @@ impl Writer {
         }
     }
 
+    /// Applies `entries` in one SQLite transaction. Consecutive changesets (up to the next SQL
+    /// operation) are applied as one: a changeset is a sequence of table sections, so their
+    /// concatenation applies exactly as they would one after another, at the cost of one
+    /// table lookup and one set of prepared statements instead of one per transaction.
     fn apply_together(&mut self, entries: &[Vec<Op>]) -> Result<()> {
         self.cache.clear();
         self.pk_cache.clear();
         self.conn.execute_batch("BEGIN")?;
-        let res = entries.iter().try_for_each(|ops| self.run_ops(ops));
-        let res = res.and_then(|()| Ok(self.conn.execute_batch("COMMIT")?));
+        let mut joined: Vec<u8> = Vec::new();
+        let mut res = Ok(());
+        for op in entries.iter().flatten() {
+            match op {
+                Op::Changeset(cs) => joined.extend_from_slice(cs),
+                Op::Sql(sql) => {
+                    res = session::apply_changeset(&self.conn, &joined)
+                        .and_then(|()| Ok(self.conn.execute_batch(sql)?));
+                    joined.clear();
+                }
+            }
+            if res.is_err() {
+                break;
+            }
+        }
+        let res = res
+            .and_then(|()| session::apply_changeset(&self.conn, &joined))
+            .and_then(|()| Ok(self.conn.execute_batch("COMMIT")?));
         if res.is_err() && !self.conn.is_autocommit() {
             let _ = self.conn.execute_batch("ROLLBACK");
         }

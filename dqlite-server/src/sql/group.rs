@@ -24,7 +24,7 @@ pub const MAX_GROUP: usize = MAX_PENDING;
 
 /// How long a writer that lingers waits for the next statement before proposing what it
 /// gathered.
-pub const LINGER: Duration = Duration::from_micros(250);
+pub const LINGER: Duration = Duration::from_micros(500);
 
 impl Writer {
     /// Makes room for a new transaction of `size` bytes of changes: a group stays within the

@@ -15,20 +15,20 @@ use std::sync::Arc;
 use bytes::BytesMut;
 use dqlite_proto::{code, request_kind, Failure, Frame, FrameDecoder, ProtocolVersion};
 use dqlite_proto::{Request, Response, HEADER_SIZE};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::gateway::Gateway;
-use crate::node::Inner;
+use crate::gateway::{write_response as write, Gateway};
+use crate::node::shared::Shared;
 use slots::Slots;
 
 /// Bytes read ahead while a request runs (to see INTERRUPT); the rest waits in the socket.
 const PEEK_LIMIT: usize = 1 << 20;
 
 /// Accepts connections until the node shuts down.
-pub async fn run(listener: TcpListener, inner: Arc<Inner>) {
+pub async fn run(listener: TcpListener, inner: Arc<Shared>) {
     let config = &inner.config;
     inner
         .registry
@@ -67,7 +67,7 @@ enum Next {
 /// Serves one connection.
 async fn serve(
     mut stream: TcpStream,
-    inner: Arc<Inner>,
+    inner: Arc<Shared>,
     slots: Arc<Slots>,
     _socket: slots::Socket,
 ) {
@@ -154,7 +154,7 @@ async fn handshake(
 }
 
 /// Hands a connection whose request is CONNECT to raft (anything malformed closes it).
-async fn peer(stream: TcpStream, buf: BytesMut, frame: &Frame, inner: &Arc<Inner>) {
+async fn peer(stream: TcpStream, buf: BytesMut, frame: &Frame, inner: &Arc<Shared>) {
     if let Ok(Request::Connect { id, .. }) = frame.request() {
         let hooks: Arc<dyn crate::raft::rpc::TransferHooks> = inner.clone();
         let stop = inner.shutdown.subscribe();
@@ -232,7 +232,7 @@ async fn watching<R: AsyncRead + Unpin, W: AsyncWrite + Unpin + Send>(
     rd: &mut R,
     wr: &mut W,
     buf: &mut BytesMut,
-    inner: &Inner,
+    inner: &Shared,
 ) -> std::io::Result<()> {
     let conn = gateway.conn_id();
     let limits = &inner.registry.limits;
@@ -281,16 +281,6 @@ fn keepalive(stream: &TcpStream) {
     if let Err(e) = socket.set_keepalive(true) {
         tracing::debug!(error = %e, "enabling TCP keepalive failed");
     }
-}
-
-/// Encodes and writes one response.
-pub async fn write<W: AsyncWrite + Unpin + ?Sized>(
-    stream: &mut W,
-    resp: &Response,
-) -> std::io::Result<()> {
-    let mut out = BytesMut::new();
-    resp.encode(&mut out).map_err(std::io::Error::other)?;
-    stream.write_all(&out).await
 }
 
 #[cfg(test)]

@@ -7,9 +7,15 @@
 //! part; the gateway asks [`Serving::is_serving`] and each database writer asks
 //! [`Serving::term`] before it starts a transaction, so a writer never executes for a node
 //! that is not the serving leader of the current term.
+//!
+//! It also owns the leadership *epoch*: a counter bumped whenever this node stops being the
+//! leader it was (or loses its quorum, or stops). A database binding made in an earlier
+//! epoch is void, and a commit that sees the epoch change gives up with "outcome unknown".
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+
+use tokio::sync::watch;
 
 #[derive(Debug, Default, Clone, Copy)]
 struct Parts {
@@ -30,15 +36,27 @@ impl Parts {
 }
 
 /// See the module docs.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Serving {
     parts: Mutex<Parts>,
     /// The serving term, or 0 (raft terms of a leader start at 1).
     term: AtomicU64,
+    epoch: watch::Sender<u64>,
+}
+
+impl Default for Serving {
+    fn default() -> Self {
+        Serving {
+            parts: Mutex::default(),
+            term: AtomicU64::new(0),
+            epoch: watch::channel(1).0,
+        }
+    }
 }
 
 impl Serving {
     /// A node serving as leader of `term` (for tests of the layers below the node).
+    #[cfg(test)]
     pub fn leader_of(term: u64) -> Serving {
         let s = Serving::default();
         s.set_leader(Some(term), true);
@@ -94,6 +112,21 @@ impl Serving {
     /// The node stopped for a fault of its own: it never serves again.
     pub fn stop(&self) {
         self.update(|p| p.stopped = true);
+    }
+
+    /// The current leadership epoch.
+    pub fn epoch(&self) -> u64 {
+        *self.epoch.borrow()
+    }
+
+    /// Follows the epoch (to notice that it changed while waiting for something).
+    pub fn watch_epoch(&self) -> watch::Receiver<u64> {
+        self.epoch.subscribe()
+    }
+
+    /// Ends the current epoch: bindings made in it are void, commits waiting in it give up.
+    pub fn end_epoch(&self) {
+        self.epoch.send_modify(|e| *e += 1);
     }
 
     fn update(&self, f: impl FnOnce(&mut Parts)) {

@@ -8,11 +8,13 @@ mod write;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+use bytes::BytesMut;
 use dqlite_proto::{code, request_kind as kind, Frame, ProtocolVersion, Request, Response};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use crate::error::{Error, Result};
-use crate::node::{membership, Inner};
+use crate::node::membership;
+use crate::node::shared::Shared;
 use crate::sql::exec::ExecResult;
 use crate::sql::registry::Db;
 use crate::sql::writer::WriterCmd;
@@ -30,13 +32,23 @@ struct Prepared {
 
 /// One client connection's state.
 pub struct Gateway {
-    node: Arc<Inner>,
+    node: Arc<Shared>,
     conn: u64,
     version: ProtocolVersion,
     bound: Option<Bound>,
     stmts: Vec<Option<Prepared>>,
     in_tx: bool,
     sticky: ExecResult,
+}
+
+/// Encodes and writes one response.
+pub async fn write_response<W: AsyncWrite + Unpin + ?Sized>(
+    stream: &mut W,
+    resp: &Response,
+) -> std::io::Result<()> {
+    let mut out = BytesMut::new();
+    resp.encode(&mut out).map_err(std::io::Error::other)?;
+    stream.write_all(&out).await
 }
 
 /// Where a request's answers go.
@@ -47,7 +59,7 @@ pub struct Out<'s> {
 impl Out<'_> {
     /// Writes one response.
     pub async fn send(&mut self, resp: &Response) -> std::io::Result<()> {
-        crate::server::write(self.stream, resp).await
+        write_response(self.stream, resp).await
     }
 
     /// Writes already-encoded messages (ROWS batches).
@@ -63,7 +75,7 @@ impl Out<'_> {
 
 impl Gateway {
     /// A gateway for a new connection.
-    pub fn new(node: Arc<Inner>, version: ProtocolVersion) -> Gateway {
+    pub fn new(node: Arc<Shared>, version: ProtocolVersion) -> Gateway {
         let conn = node.next_conn.fetch_add(1, Ordering::Relaxed);
         Gateway {
             node,
@@ -217,7 +229,7 @@ impl Gateway {
             }
             Request::Transfer { id } => {
                 let node = self.node.clone();
-                admin::run(out, crate::node::transfer(&node, id)).await
+                admin::run(out, crate::node::transfer::transfer(&node, id)).await
             }
             _ => Err(Error::failure(
                 code::DQLITE_PARSE,

@@ -94,7 +94,7 @@ impl Gateway {
             rows,
         };
         // Any leadership change from here on makes the outcome of a commit unknown.
-        let mut epoch = self.node.epoch.subscribe();
+        let mut epoch = self.node.serving.watch_epoch();
         let start = *epoch.borrow_and_update();
         let (tx, rx) = oneshot::channel();
         let sent = db.writer.send(WriterCmd::Stmt(job, tx));

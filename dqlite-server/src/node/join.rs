@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use dqlite_proto::{Request, Response, Role};
 
-use super::Inner;
+use super::shared::Shared;
 use crate::client::{connect_leader, Client};
 use crate::error::Result;
 
 /// Retries until this node is in the cluster with its role settled, or the node stops.
-pub async fn join(inner: Arc<Inner>) {
+pub async fn join(inner: Arc<Shared>) {
     let mut shutdown = inner.shutdown.subscribe();
     let mut delay = Duration::from_millis(100);
     loop {
@@ -32,7 +32,7 @@ pub async fn join(inner: Arc<Inner>) {
     }
 }
 
-async fn try_join(inner: &Inner) -> Result<()> {
+async fn try_join(inner: &Shared) -> Result<()> {
     let timeout = Duration::from_secs(5).max(inner.config.election_timeout * 4);
     let mut leader = connect_leader(&inner.config.join, timeout).await?;
     let mut nodes = cluster(&mut leader).await?;

@@ -6,12 +6,12 @@ use std::sync::Arc;
 
 use openraft::ServerState;
 
-use super::Inner;
+use super::shared::Shared;
 use crate::command::Command;
 
 /// Runs until raft shuts down. Reacts to every change of leadership, including a new term
 /// in which this node leads again (metrics may coalesce leader(t) -> follower -> leader(t')).
-pub async fn watch(inner: Arc<Inner>) {
+pub async fn watch(inner: Arc<Shared>) {
     let mut rx = inner.raft.metrics();
     let mut led: Option<u64> = None;
     loop {
@@ -56,7 +56,7 @@ pub async fn watch(inner: Arc<Inner>) {
 /// probes in a row fail (each bounded by an election timeout) it stops serving (LEADER answers `(0, "")`, open
 /// transactions roll back, in-flight commits answer 10506) until a quorum answers again, like
 /// dqlite's leader stepping down.
-pub async fn check_quorum(inner: Arc<Inner>) {
+pub async fn check_quorum(inner: Arc<Shared>) {
     let period = inner.config.election_timeout;
     let mut shutdown = inner.shutdown.subscribe();
     let mut failures = 0u32;
@@ -91,7 +91,7 @@ pub async fn check_quorum(inner: Arc<Inner>) {
 /// state machine holds everything committed before, and the node starts serving. It matters
 /// after a restart, when a leader restores its term without a new election and has nothing
 /// of its own to commit.
-fn barrier(inner: &Arc<Inner>) {
+fn barrier(inner: &Arc<Shared>) {
     let inner = inner.clone();
     tokio::spawn(async move {
         if let Err(e) = inner.propose(Command::Noop).await {
@@ -101,7 +101,7 @@ fn barrier(inner: &Arc<Inner>) {
 }
 
 /// Records this node in the replicated cluster list when it is missing (bootstrap node).
-fn register_self(inner: &Arc<Inner>) {
+fn register_self(inner: &Arc<Shared>) {
     let known = inner
         .sm
         .lock()

@@ -9,12 +9,12 @@ use dqlite_proto::{NodeInfo, Role};
 use openraft::error::{ChangeMembershipError, ClientWriteError, RaftError};
 use openraft::{BasicNode, ChangeMembers};
 
-use super::Inner;
+use super::shared::Shared;
 use crate::command::Command;
 use crate::error::{Error, Result};
 
 /// The cluster as this node sees it, in insertion order, with roles.
-pub fn cluster(inner: &Inner) -> Vec<NodeInfo> {
+pub fn cluster(inner: &Shared) -> Vec<NodeInfo> {
     let m = inner.raft.metrics().borrow().clone();
     let membership = m.membership_config.membership();
     let voters: BTreeSet<u64> = membership.voter_ids().collect();
@@ -48,14 +48,14 @@ pub fn cluster(inner: &Inner) -> Vec<NodeInfo> {
     out
 }
 
-fn one_change_at_a_time(inner: &Inner) -> Result<tokio::sync::MutexGuard<'_, ()>> {
+fn one_change_at_a_time(inner: &Shared) -> Result<tokio::sync::MutexGuard<'_, ()>> {
     inner
         .admin
         .try_lock()
         .map_err(|_| Error::failure(5, "a configuration change is already in progress"))
 }
 
-fn leader_only(inner: &Inner) -> Result<()> {
+fn leader_only(inner: &Shared) -> Result<()> {
     if inner.is_serving() {
         Ok(())
     } else {
@@ -64,7 +64,7 @@ fn leader_only(inner: &Inner) -> Result<()> {
 }
 
 /// ADD: records a node as spare.
-pub async fn add(inner: &Inner, id: u64, address: String) -> Result<()> {
+pub async fn add(inner: &Shared, id: u64, address: String) -> Result<()> {
     leader_only(inner)?;
     let _guard = one_change_at_a_time(inner)?;
     let nodes = cluster(inner);
@@ -79,7 +79,7 @@ pub async fn add(inner: &Inner, id: u64, address: String) -> Result<()> {
 }
 
 /// ASSIGN: changes a node's role; promotion to voter catches the node up first.
-pub async fn assign(inner: &Inner, id: u64, role: Role) -> Result<()> {
+pub async fn assign(inner: &Shared, id: u64, role: Role) -> Result<()> {
     leader_only(inner)?;
     let _guard = one_change_at_a_time(inner)?;
     let Some(node) = cluster(inner).into_iter().find(|n| n.id == id) else {
@@ -113,7 +113,7 @@ pub async fn assign(inner: &Inner, id: u64, role: Role) -> Result<()> {
 }
 
 /// REMOVE: takes a node out of the configuration and the cluster list.
-pub async fn remove(inner: &Inner, id: u64) -> Result<()> {
+pub async fn remove(inner: &Shared, id: u64) -> Result<()> {
     leader_only(inner)?;
     let _guard = one_change_at_a_time(inner)?;
     let Some(node) = cluster(inner).into_iter().find(|n| n.id == id) else {
@@ -129,7 +129,11 @@ pub async fn remove(inner: &Inner, id: u64) -> Result<()> {
     Ok(())
 }
 
-async fn change(inner: &Inner, members: ChangeMembers<u64, BasicNode>, retain: bool) -> Result<()> {
+async fn change(
+    inner: &Shared,
+    members: ChangeMembers<u64, BasicNode>,
+    retain: bool,
+) -> Result<()> {
     inner
         .raft
         .change_membership(members, retain)
@@ -152,7 +156,7 @@ fn change_error(e: RaftError<u64, ClientWriteError<u64, BasicNode>>) -> Error {
 }
 
 /// Voter and stand-by ids with their addresses (for transfer and shutdown).
-pub fn voters(inner: &Inner) -> BTreeMap<u64, String> {
+pub fn voters(inner: &Shared) -> BTreeMap<u64, String> {
     cluster(inner)
         .into_iter()
         .filter(|n| n.role == Some(Role::Voter))

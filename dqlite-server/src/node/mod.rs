@@ -5,117 +5,34 @@ mod join;
 mod leadership;
 pub mod membership;
 mod roles;
-mod transfer;
+pub mod shared;
+pub mod transfer;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use openraft::{BasicNode, ServerState};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::command::Command;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::fatal::Fatal;
 use crate::raft::floor::SnapshotFloor;
 use crate::raft::log_store::LogStore;
 use crate::raft::network::Network;
-use crate::raft::state_machine::{SmState, StateMachine};
+use crate::raft::state_machine::StateMachine;
 use crate::raft::Raft;
 use crate::serving::Serving;
 use crate::sql::registry::Registry;
 use crate::sql::writer::WriterEnv;
-
-/// State shared by the node's tasks and client connections.
-pub struct Inner {
-    /// This node's id.
-    pub id: u64,
-    /// Configuration.
-    pub config: Config,
-    /// Raft.
-    pub raft: Raft,
-    /// Databases.
-    pub registry: Arc<Registry>,
-    /// State-machine view (cluster list, membership).
-    pub sm: Arc<Mutex<SmState>>,
-    /// Bumped whenever this node stops being leader (or loses its quorum): bindings made
-    /// before are void and in-flight commits give up.
-    pub epoch: watch::Sender<u64>,
-    /// Whether, and in which term, this node serves SQL.
-    pub serving: Arc<Serving>,
-    /// DESCRIBE weight (in memory only, as in dqlite).
-    pub weight: AtomicU64,
-    /// Serialises membership changes.
-    pub admin: tokio::sync::Mutex<()>,
-    /// Next client connection id.
-    pub next_conn: AtomicU64,
-    /// Set when the node shuts down.
-    pub shutdown: watch::Sender<bool>,
-    /// Raised when this node must stop (see [`crate::fatal`]).
-    pub fatal: Fatal,
-}
-
-impl Inner {
-    /// True when SQL may be served here.
-    pub fn is_serving(&self) -> bool {
-        self.serving.is_serving()
-    }
-
-    /// The current leadership epoch.
-    pub fn epoch(&self) -> u64 {
-        *self.epoch.borrow()
-    }
-
-    /// Voids every binding and rolls back every open transaction (leadership or quorum lost).
-    pub async fn void_bindings(&self) {
-        self.epoch.send_modify(|e| *e += 1);
-        self.registry.abort_all().await;
-    }
-
-    /// The leader this node knows of, with its address from the configuration.
-    pub fn leader(&self) -> Option<(u64, String)> {
-        let m = self.raft.metrics().borrow().clone();
-        let id = m.current_leader?;
-        // This node names itself only once it serves: a leader restored from disk with a stale
-        // term, one still before its barrier, or one without a quorum would only answer 10250.
-        if id == self.id && !self.is_serving() {
-            return None;
-        }
-        let addr = m
-            .membership_config
-            .membership()
-            .get_node(&id)
-            .map(|n| n.addr.clone())?;
-        Some((id, addr))
-    }
-
-    /// True when this node is a voter in its current configuration.
-    pub fn is_voter(&self) -> bool {
-        let m = self.raft.metrics().borrow().clone();
-        m.membership_config
-            .membership()
-            .voter_ids()
-            .any(|v| v == self.id)
-    }
-
-    /// Proposes a command and waits until it is committed and applied here.
-    pub async fn propose(&self, cmd: Command) -> Result<crate::command::Applied> {
-        match self.raft.client_write(cmd).await {
-            Ok(resp) => Ok(resp.data),
-            Err(e) => {
-                tracing::debug!(error = %e, "proposal failed");
-                Err(Error::LeadershipLost)
-            }
-        }
-    }
-}
+pub use shared::Shared;
 
 /// A running node.
 pub struct Node {
-    inner: Arc<Inner>,
+    inner: Arc<Shared>,
     tasks: Vec<JoinHandle<()>>,
     address: std::net::SocketAddr,
 }
@@ -174,12 +91,11 @@ impl Node {
             runtime.block_on(proposer_raft.client_write_ff(cmd)).is_ok()
         }));
         let bootstrap = config.join.is_empty();
-        let inner = Arc::new(Inner {
+        let inner = Arc::new(Shared {
             id,
             raft: raft.clone(),
             registry,
             sm: sm_state,
-            epoch: watch::channel(1).0,
             serving,
             weight: AtomicU64::new(0),
             admin: tokio::sync::Mutex::new(()),
@@ -228,9 +144,29 @@ impl Node {
         self.address
     }
 
-    /// The shared state (for tests and embedding applications).
-    pub fn inner(&self) -> &Arc<Inner> {
-        &self.inner
+    /// The databases this node holds, by name, sorted.
+    pub fn databases(&self) -> Vec<String> {
+        self.inner.registry.names()
+    }
+
+    /// Why this node stopped for a fault of its own, if it did (see [`Node::failed`]).
+    pub fn fault(&self) -> Option<String> {
+        self.inner.fatal.reason()
+    }
+
+    /// Reads running on, and waiting for, the read pool's threads (tests).
+    #[doc(hidden)]
+    pub fn read_pool_load(&self) -> (usize, usize) {
+        let pool = &self.inner.registry.readers;
+        (pool.running(), pool.queued())
+    }
+
+    /// Stops raft alone, as a fatal raft error would (tests of the fail-stop path).
+    #[doc(hidden)]
+    pub async fn stop_raft(&self) {
+        if let Err(e) = self.inner.raft.shutdown().await {
+            tracing::warn!(error = %e, "raft shutdown");
+        }
     }
 
     /// True when this node is the leader and serves SQL.
@@ -266,8 +202,9 @@ impl Node {
     }
 
     /// Stops everything at once, without handing leadership over (for tearing down a whole
-    /// cluster, where there is no one to hand it to).
-    pub async fn stop(self) {
+    /// cluster, where there is no one to hand it to). Returns the fault that had stopped this
+    /// node, if one had (a stop on purpose is none).
+    pub async fn stop(self) -> Option<String> {
         let _ = self.inner.shutdown.send(true);
         if let Err(e) = self.inner.raft.shutdown().await {
             tracing::warn!(error = %e, "raft shutdown");
@@ -277,14 +214,15 @@ impl Node {
         }
         self.inner.registry.close_all().await;
         tracing::info!(id = self.inner.id, "node stopped");
+        self.inner.fatal.reason()
     }
 }
 
-pub use transfer::transfer;
+use transfer::transfer;
 
 /// Turns a fatal raft error into a fail-stop, and a fail-stop into a stopped node: nothing
 /// is served and raft is shut down, so this node cannot vote or answer for data it lacks.
-async fn fail_stop(inner: Arc<Inner>) {
+async fn fail_stop(inner: Arc<Shared>) {
     let mut metrics = inner.raft.metrics();
     let mut shutdown = inner.shutdown.subscribe();
     let why = tokio::select! {
@@ -302,7 +240,7 @@ async fn fail_stop(inner: Arc<Inner>) {
     };
     inner.fatal.raise(why);
     inner.serving.stop();
-    inner.epoch.send_modify(|e| *e += 1);
+    inner.serving.end_epoch();
     if let Err(e) = inner.raft.shutdown().await {
         tracing::debug!(error = %e, "raft shutdown after a fatal fault");
     }

@@ -8,14 +8,15 @@ use std::time::Duration;
 
 use dqlite_proto::{NodeInfo, Request, Role};
 
-use super::{membership, Inner};
+use super::membership;
+use super::shared::Shared;
 use crate::client::Client;
 
 /// How long a node has to answer DESCRIBE to count as online (go-dqlite uses 2 s).
 const PROBE: Duration = Duration::from_secs(2);
 
 /// Runs until the node shuts down.
-pub async fn adjust_loop(inner: Arc<Inner>) {
+pub async fn adjust_loop(inner: Arc<Shared>) {
     let Some(period) = inner.config.role_adjust_interval else {
         return;
     };
@@ -33,7 +34,7 @@ pub async fn adjust_loop(inner: Arc<Inner>) {
     }
 }
 
-async fn online(inner: &Inner, node: &NodeInfo) -> bool {
+async fn online(inner: &Shared, node: &NodeInfo) -> bool {
     if node.id == inner.id {
         return true;
     }
@@ -45,7 +46,7 @@ async fn online(inner: &Inner, node: &NodeInfo) -> bool {
 }
 
 /// One round: at most one role change.
-async fn adjust(inner: &Inner) -> crate::Result<()> {
+async fn adjust(inner: &Shared) -> crate::Result<()> {
     let nodes = membership::cluster(inner);
     if nodes.len() < 3 {
         return Ok(());

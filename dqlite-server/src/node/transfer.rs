@@ -8,13 +8,14 @@ use std::time::Duration;
 
 use openraft::ServerState;
 
-use super::{membership, Inner};
+use super::membership;
+use super::shared::Shared;
 use crate::error::{Error, Result};
 use crate::raft::network::{kind, PeerClient};
 use crate::raft::rpc::TransferHooks;
 
 /// Moves leadership to `target` (0: the most up-to-date other voter).
-pub async fn transfer(inner: &Inner, target: u64) -> Result<()> {
+pub async fn transfer(inner: &Shared, target: u64) -> Result<()> {
     if !inner.is_serving() {
         return Err(Error::NotLeader);
     }
@@ -51,7 +52,7 @@ pub async fn transfer(inner: &Inner, target: u64) -> Result<()> {
 }
 
 async fn run(
-    inner: &Inner,
+    inner: &Shared,
     target: u64,
     voters: &std::collections::BTreeMap<u64, String>,
     deadline: Duration,
@@ -110,7 +111,7 @@ async fn run(
 }
 
 /// The other voter with the highest matched log index.
-fn pick(inner: &Inner, voters: &std::collections::BTreeMap<u64, String>) -> Option<u64> {
+fn pick(inner: &Shared, voters: &std::collections::BTreeMap<u64, String>) -> Option<u64> {
     let m = inner.raft.metrics().borrow().clone();
     let rep = m.replication.clone().unwrap_or_default();
     voters
@@ -121,7 +122,7 @@ fn pick(inner: &Inner, voters: &std::collections::BTreeMap<u64, String>) -> Opti
 }
 
 async fn rpc<T: serde::Serialize>(
-    inner: &Inner,
+    inner: &Shared,
     id: u64,
     addr: &str,
     kind: u8,
@@ -135,7 +136,7 @@ async fn rpc<T: serde::Serialize>(
     }
 }
 
-impl TransferHooks for Inner {
+impl TransferHooks for Shared {
     fn timeout_now(&self, deadline: Duration) {
         let raft = self.raft.clone();
         let pause = self.config.election_timeout / 4;

@@ -92,10 +92,8 @@ async fn databases_beyond_the_limit_are_refused_and_the_others_keep_working() {
 async fn a_node_stopped_on_purpose_reports_no_fault() {
     let mut cl = Cluster::start("stop-no-fault", 1, |_| {}).await;
     let node = cl.nodes[0].take().expect("node");
-    let fatal = node.inner().fatal.clone();
-    node.stop().await;
     assert_eq!(
-        fatal.reason(),
+        node.stop().await,
         None,
         "a stop on purpose was reported as a fault"
     );
@@ -107,7 +105,7 @@ async fn a_node_whose_raft_stops_by_itself_stops_serving_and_says_why() {
     let node = cl.nodes[0].as_ref().expect("node");
     assert!(node.is_leader());
     // As if raft had met a fatal storage error: it stops without the node being stopped.
-    node.inner().raft.shutdown().await.expect("raft shutdown");
+    node.stop_raft().await;
     let why = tokio::time::timeout(WAIT, node.failed())
         .await
         .expect("the node must report the fault, not go on as a zombie");

@@ -749,7 +749,7 @@ fn check_nodes(cl: &Cluster, rec: &Record) {
         if let Err(e) = &node.metrics().running_state {
             rec.fail(&format!("raft stopped on node {i}: {e:?}"));
         }
-        if let Some(why) = node.inner().fatal.reason() {
+        if let Some(why) = node.fault() {
             rec.fail(&format!("node {i} failed-stop: {why}"));
         }
     }
@@ -928,9 +928,9 @@ async fn check_after(cl: &Cluster, rec: &mut Record) {
         .push(format!("after: every node applied index {applied}"));
     check_nodes(cl, rec);
     // The same databases everywhere, with the same DUMP.
-    let names = nodes[l].inner().registry.names();
+    let names = nodes[l].databases();
     for (i, n) in nodes.iter().enumerate() {
-        let theirs = n.inner().registry.names();
+        let theirs = n.databases();
         if theirs != names {
             rec.fail(&format!(
                 "node {i} holds databases {theirs:?}, the leader (node {l}) {names:?}"

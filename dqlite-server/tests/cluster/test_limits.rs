@@ -8,7 +8,7 @@ use bytes::BytesMut;
 use dqlite_proto::{code, DecodeHint, ProtocolVersion, Request, Response, Value};
 use dqlite_server::client::Client;
 use dqlite_server::config::PEER_HEADROOM;
-use dqlite_server::raft::network::{kind, read_frame, write_frame};
+use dqlite_server::peer_wire::{kind, read_frame, write_frame};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

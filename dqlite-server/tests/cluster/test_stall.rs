@@ -128,9 +128,10 @@ async fn a_full_read_queue_answers_busy_at_once() {
     .await;
     let leader = cl.leader().await;
     let addr = &cl.addrs[leader];
+    // (running, queued) on the read pool.
     let pool = || {
         let node = cl.nodes[leader].as_ref().expect("leader node");
-        node.inner().registry.readers.clone()
+        node.read_pool_load()
     };
     let mut running = open(addr, "s").await;
     running
@@ -138,7 +139,7 @@ async fn a_full_read_queue_answers_busy_at_once() {
         .await
         .expect("send");
     wait_for("the reader busy", WAIT, || async {
-        (pool().running() == 1).then_some(())
+        (pool().0 == 1).then_some(())
     })
     .await;
     let mut queued = open(addr, "s").await;
@@ -147,7 +148,7 @@ async fn a_full_read_queue_answers_busy_at_once() {
         .await
         .expect("send");
     wait_for("a queued read", WAIT, || async {
-        (pool().queued() == 1).then_some(())
+        (pool().1 == 1).then_some(())
     })
     .await;
 

@@ -14,12 +14,11 @@
 //! at any load), and the leader's replication starts only after its own fsync. The queue
 //! groups appends only once openraft stops waiting (its 0.10 line appends without blocking).
 
-use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::ops::RangeBounds;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use openraft::storage::{LogFlushed, LogState, RaftLogStorage};
@@ -28,6 +27,7 @@ use rusqlite::{Connection, OptionalExtension};
 use tokio::sync::oneshot;
 
 use super::floor::SnapshotFloor;
+use super::log_cache::{Entries, EntryCache};
 use super::log_thread::{writer, Job, Reply};
 use super::segments;
 use super::{any_error, se, Entry, LogId, StorageError, TypeConfig};
@@ -38,9 +38,9 @@ pub struct LogStore {
     shared: Arc<Shared>,
 }
 
-pub(super) struct Shared {
-    /// Recent entries by index; `bool` is "on disk".
-    pub(super) cache: Mutex<BTreeMap<u64, (Entry, bool)>>,
+struct Shared {
+    /// Recent entries; the log thread holds it weakly to mark them on disk.
+    cache: Arc<EntryCache>,
     /// First index not purged. Rows below it may remain in the segment that holds the purge
     /// point until that whole segment is dropped; they are never read.
     first: AtomicU64,
@@ -108,21 +108,21 @@ impl LogStore {
             .map_err(|e| crate::Error::internal(e.to_string()))?;
         let (tx, rx) = mpsc::channel();
         let shared = Arc::new(Shared {
-            cache: Mutex::new(BTreeMap::new()),
+            cache: Arc::new(EntryCache::default()),
             first: AtomicU64::new(purged.map_or(0, |l| l.index + 1)),
             jobs: tx,
             read: Mutex::new(read),
             floor,
         });
-        let weak = Arc::downgrade(&shared);
+        let weak = Arc::downgrade(&shared.cache);
         std::thread::Builder::new()
             .name("raft-log".into())
             .spawn(move || writer(write, rx, weak, cache_bytes))?;
         Ok(LogStore { shared })
     }
 
-    fn cache(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, (Entry, bool)>> {
-        self.shared.cache.lock().unwrap_or_else(|p| p.into_inner())
+    fn cache(&self) -> MutexGuard<'_, Entries> {
+        self.shared.cache.lock()
     }
 
     async fn submit(&self, make: impl FnOnce(Reply) -> Job) -> Result<(), StorageError> {

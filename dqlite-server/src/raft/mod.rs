@@ -6,6 +6,7 @@
 
 mod append_split;
 pub mod floor;
+mod log_cache;
 pub mod log_store;
 mod log_thread;
 pub mod network;

@@ -66,7 +66,8 @@ fn open_conn(path: &Path) -> crate::Result<Connection> {
 
 impl LogStore {
     /// Opens or creates the log at `path` and starts its thread. Purges are written as soon
-    /// as openraft asks (see [`LogStore::open_with_floor`] for a node's log).
+    /// as openraft asks (tests; a node's log is opened with [`LogStore::open_with_floor`]).
+    #[cfg(test)]
     pub fn open(path: &Path) -> crate::Result<LogStore> {
         Self::open_inner(path, None, crate::config::DEFAULT_LOG_CACHE_BYTES)
     }

@@ -2,13 +2,9 @@
 //! and the registry of databases. Nothing here is async except thin channel handles: every
 //! `rusqlite::Connection` lives on a dedicated thread.
 
-mod apply;
-mod batch;
 pub mod classify;
 pub mod exec;
-mod failstop;
 mod ffi;
-mod group;
 mod guard;
 pub mod limit;
 pub mod local;
@@ -16,7 +12,6 @@ pub mod queue;
 pub mod reader;
 pub mod registry;
 pub mod session;
-mod statement;
 pub mod stmt;
 mod tx;
 pub mod writer;

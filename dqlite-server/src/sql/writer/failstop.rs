@@ -3,7 +3,8 @@
 //! applied for a reason of this node alone stops the writer (and the node, see
 //! [`crate::fatal`]) instead of being skipped.
 
-use super::writer::{Writer, WriterCmd};
+use super::cmd::WriterCmd;
+use super::state::Writer;
 use crate::error::{Error, Result};
 
 impl Writer {

@@ -25,81 +25,14 @@
 //! applied from their operations when their entries arrive. Gathered transactions that raft
 //! refuses to take are rolled back and answered "not leader": they were never proposed.
 
-use std::collections::VecDeque;
-
 use tokio::sync::oneshot;
 
-use super::statement::Commit;
-use super::writer::Writer;
+use super::pending::{Commit, Pending};
+use super::state::Writer;
 use crate::command::Op;
 use crate::error::{Error, Result};
-
-/// Most pending transactions in one batch.
-pub const MAX_PENDING: usize = 64;
-
-/// A transaction whose entry was proposed.
-pub struct Pending {
-    /// Transaction id (in the entry's origin).
-    pub tx: u64,
-    /// Its operations, kept to re-apply after a reset.
-    pub ops: Vec<Op>,
-    /// Told once the transaction is committed in SQLite (visible) or can never be.
-    pub visible: oneshot::Sender<Result<()>>,
-    /// Its effects were rolled back locally: apply its operations when the entry arrives.
-    pub lost: bool,
-    /// The savepoint bracketing it in the batch.
-    pub savepoint: String,
-    /// Statements that changed nothing but ran on top of it (so may have read its effects):
-    /// told once it is visible, dropped (outcome unknown) if it never is.
-    pub readers: Vec<oneshot::Sender<Result<()>>>,
-    /// Its entry was proposed (otherwise it is gathered for the next one).
-    pub proposed: bool,
-    /// It is the last transaction of its entry.
-    pub ends_entry: bool,
-}
-
-impl Pending {
-    /// Tells its client, and every statement that read its effects, that it is visible.
-    pub fn made_visible(self) {
-        let _ = self.visible.send(Ok(()));
-        for r in self.readers {
-            let _ = r.send(Ok(()));
-        }
-    }
-
-    /// Tells its client it failed with `err`; whoever read its effects learns that their
-    /// outcome is unknown (their senders are dropped).
-    pub fn failed(self, err: Error) {
-        let _ = self.visible.send(Err(err));
-    }
-}
-
-/// The batch state of a writer.
-#[derive(Default)]
-pub struct Batch {
-    /// A SQLite transaction is open.
-    pub open: bool,
-    /// Proposed or gathered, not yet applied, in execution (and log) order; the gathered
-    /// ones are a suffix.
-    pub pending: VecDeque<Pending>,
-    /// Applied, waiting for the batch to commit.
-    pub applied: Vec<Pending>,
-    /// Entries of this writer proposed and not yet wholly applied.
-    pub in_flight: usize,
-    /// Transactions the last commit made visible: about how many clients write at once.
-    pub expect: usize,
-}
-
-impl Batch {
-    /// Whether a new client transaction may start now; explicit ones (BEGIN, SAVEPOINT)
-    /// and VACUUM only start on an empty batch.
-    pub fn can_start(&self, alone: bool) -> bool {
-        self.applied.is_empty()
-            && self.pending.len() < MAX_PENDING
-            && !self.pending.iter().any(|p| p.lost)
-            && (!alone || (self.pending.is_empty() && !self.open))
-    }
-}
+use crate::sql::session::Session;
+use crate::sql::tx::TxState;
 
 impl Writer {
     /// Opens the batch transaction if needed.
@@ -109,6 +42,39 @@ impl Writer {
             self.batch.open = true;
         }
         Ok(())
+    }
+
+    /// Starts a client transaction inside the batch, bracketed by its own savepoint.
+    pub(super) fn begin_client_tx(
+        &mut self,
+        owner: u64,
+        user_savepoint: Option<String>,
+    ) -> Result<()> {
+        self.open_batch()?;
+        self.next_tx += 1;
+        let savepoint = format!("dqlite_internal_tx_{}", self.next_tx);
+        self.conn.execute_batch(&format!("SAVEPOINT {savepoint}"))?;
+        self.session = Some(Session::new(&self.conn)?);
+        self.tx = Some(TxState::new(owner, savepoint, user_savepoint));
+        Ok(())
+    }
+
+    /// Undoes the current client transaction only.
+    pub(super) fn rollback_client_tx(&mut self) {
+        self.session = None;
+        self.pk_cache.clear();
+        if let Some(t) = self.tx.take() {
+            let sp = &t.savepoint;
+            if let Err(e) = self
+                .conn
+                .execute_batch(&format!("ROLLBACK TO {sp}; RELEASE {sp};"))
+            {
+                tracing::error!(error = %e, "rolling back a transaction failed; resetting the batch");
+                self.reset(false);
+                return;
+            }
+        }
+        self.maybe_commit();
     }
 
     /// Ends the client transaction: with no changes it simply merges into the batch;

@@ -2,25 +2,22 @@
 //! ROLLBACK inside the batch), DDL and persistent PRAGMAs recorded as SQL in order with the
 //! changesets around them, CREATE TABLE AS SELECT, and the deferred-foreign-key check.
 
-use tokio::sync::oneshot;
-
-use super::classify::{self, AuthInfo, Keyword};
-use super::exec::{self, ExecResult, Mode};
-use super::session::Session;
-use super::stmt::RawStmt;
-use super::tx::TxState;
-use super::writer::{Outcome, Ran, StmtJob, Writer};
+use super::cmd::{Outcome, Ran, StmtJob};
+use super::pending::Commit;
+use super::state::Writer;
 use crate::command::Op;
 use crate::error::{Error, Result};
-
-/// A transaction that became pending: its id (0 when it changed nothing) and its visibility.
-pub(super) type Commit = (u64, oneshot::Receiver<Result<()>>);
+use crate::sql::classify::{self, AuthInfo, Keyword};
+use crate::sql::exec::{self, ExecResult, Mode};
+use crate::sql::session::Session;
+use crate::sql::stmt::RawStmt;
+use crate::sql::tx::TxState;
 
 impl Writer {
     /// Runs the first statement of `job.sql`.
     pub(super) fn statement(&mut self, job: StmtJob) -> Result<Outcome> {
         // The statement time limit and INTERRUPT apply from here (see `limit`).
-        let _client = super::limit::client(job.owner);
+        let _client = crate::sql::limit::client(job.owner);
         match &self.tx {
             Some(t) if t.owner != job.owner => return Err(Error::busy()),
             None if job.in_tx => return Err(Error::NotLeader),

@@ -2,10 +2,10 @@
 //! executed in the batch and only marked applied; other entries (followers, or a deposed
 //! leader) are applied from their operations, several entries in one SQLite transaction.
 
-use super::session;
-use super::writer::Writer;
+use super::state::Writer;
 use crate::command::{Op, Origin};
 use crate::error::{Error, Result};
+use crate::sql::session;
 
 impl Writer {
     /// Applies committed entries in log order; one result per entry. The batch is committed

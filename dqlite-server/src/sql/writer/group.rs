@@ -14,8 +14,8 @@
 
 use std::time::Duration;
 
-use super::batch::{Pending, MAX_PENDING};
-use super::writer::Writer;
+use super::pending::{Pending, MAX_PENDING};
+use super::state::Writer;
 use crate::command::{Command, GroupedTx, Op};
 use crate::error::Error;
 

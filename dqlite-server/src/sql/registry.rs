@@ -19,8 +19,6 @@ static GENERATION: AtomicU64 = AtomicU64::new(1);
 
 /// One database.
 pub struct Db {
-    /// Its name, as clients OPEN it.
-    pub name: String,
     /// Its file.
     pub path: PathBuf,
     /// Changes when the file is replaced.
@@ -77,11 +75,6 @@ impl Registry {
         self.lock().len()
     }
 
-    /// True when this node has no database.
-    pub fn is_empty(&self) -> bool {
-        self.lock().is_empty()
-    }
-
     /// Names of all databases, sorted.
     pub fn names(&self) -> Vec<String> {
         let mut names: Vec<String> = self.lock().keys().cloned().collect();
@@ -101,7 +94,6 @@ impl Registry {
         // The writer's connection gets the statement limits' handler.
         let _limits = limit::opening(self.limits.clone());
         let db = Arc::new(Db {
-            name: name.to_owned(),
             writer: Writer::spawn(&path, name, self.env.clone())?,
             path,
             generation: GENERATION.fetch_add(1, Ordering::Relaxed),

@@ -50,7 +50,9 @@ pub enum Outcome {
     /// signal to wait for: `Ok` once the transaction (or what it read) is committed and
     /// visible, an error when it failed, closed when its outcome is unknown.
     Commit {
-        /// Id in the entry's [`Origin`] (0 for a transaction that changed nothing).
+        /// Id in the entry's [`Origin`] (0 for a transaction that changed nothing); the
+        /// writer-level tests find their entries by it.
+        #[cfg_attr(not(test), allow(dead_code))]
         tx: u64,
         /// Statement results.
         ran: Ran,

@@ -25,5 +25,5 @@ mod statement;
 mod thread;
 
 pub use cmd::{Outcome, Ran, RowStream, StmtJob, WriterCmd, WriterHandle};
-pub use env::{Propose, Proposer, ProposerSlot, WriterEnv};
+pub use env::{Proposer, WriterEnv};
 pub use state::Writer;

@@ -175,16 +175,14 @@ impl Gateway {
         out: &mut Out<'_>,
     ) -> Result<()> {
         let db = self.check_db(0)?;
-        if !self.in_tx
-            && classify::keyword(&sql) == Keyword::Read
-            && self.read(&db, &sql, &params, out).await?
-        {
+        let keyword = classify::keyword(&sql);
+        if !self.in_tx && keyword == Keyword::Read && self.read(&db, &sql, &params, out).await? {
             return Ok(());
         }
         if sql.trim().is_empty() {
             return Err(Error::failure(0, "empty statement"));
         }
-        self.query_on_writer(&db, &sql, &params, out).await
+        self.query_on_writer(&db, &sql, keyword, &params, out).await
     }
 
     /// Answers a read outside a transaction: a short one here, on this connection's thread,

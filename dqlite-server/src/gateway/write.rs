@@ -22,12 +22,13 @@ impl Gateway {
         &mut self,
         db: &Arc<Db>,
         sql: &str,
+        keyword: Keyword,
         params: &[Value],
         out: &mut Out<'_>,
     ) -> Result<()> {
         let stream = if self.in_tx { Some(&mut *out) } else { None };
         match self
-            .writer_stmt(db, sql, params, Mode::Query, true, stream)
+            .writer_stmt(db, sql, keyword, params, Mode::Query, stream)
             .await?
         {
             None => Err(Error::failure(0, "empty statement")),
@@ -54,7 +55,10 @@ impl Gateway {
         params: &[Value],
         mode: Mode,
     ) -> Result<Option<(usize, usize)>> {
-        let ran = self.writer_stmt(db, sql, params, mode, false, None).await?;
+        let keyword = classify::keyword(sql);
+        let ran = self
+            .writer_stmt(db, sql, keyword, params, mode, None)
+            .await?;
         Ok(ran.map(|ran| (ran.tail, ran.used)))
     }
 
@@ -69,14 +73,13 @@ impl Gateway {
         &mut self,
         db: &Arc<Db>,
         sql: &str,
+        keyword: Keyword,
         params: &[Value],
         mode: Mode,
-        strict: bool,
         stream: Option<&mut Out<'_>>,
     ) -> Result<Option<Ran>> {
         self.acquire(db).await?;
-        let early =
-            !self.in_tx && !matches!(classify::keyword(sql), Keyword::Begin | Keyword::Savepoint);
+        let early = !self.in_tx && !matches!(keyword, Keyword::Begin | Keyword::Savepoint);
         let (rows, rows_rx) = match stream {
             Some(_) => {
                 let (tx, rx): (RowStream, _) = mpsc::channel(ROWS_IN_FLIGHT);
@@ -88,9 +91,11 @@ impl Gateway {
             owner: self.conn,
             in_tx: self.in_tx,
             sql: sql.to_owned(),
+            keyword,
             params: params.to_vec(),
             mode,
-            strict,
+            // A QUERY with more parameters than placeholders is an error.
+            strict: mode == Mode::Query,
             rows,
         };
         // Any leadership change from here on makes the outcome of a commit unknown.
@@ -186,6 +191,7 @@ impl Gateway {
                 owner: self.conn,
                 in_tx: true,
                 sql: String::new(),
+                keyword: Keyword::Other,
                 params: Vec::new(),
                 mode: Mode::Exec,
                 strict: false,

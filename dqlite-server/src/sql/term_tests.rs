@@ -15,6 +15,7 @@ fn job(sql: &str) -> StmtJob {
         owner: 7,
         in_tx: false,
         sql: sql.into(),
+        keyword: crate::sql::classify::keyword(sql),
         params: vec![],
         mode: Mode::Exec,
         strict: false,

@@ -148,6 +148,7 @@ impl Pair {
             owner: 7,
             in_tx,
             sql: sql.into(),
+            keyword: crate::sql::classify::keyword(sql),
             params,
             mode: Mode::Exec,
             strict: false,

@@ -9,6 +9,7 @@ use tokio::sync::oneshot;
 
 use crate::command::{Op, Origin};
 use crate::error::{Error, Result};
+use crate::sql::classify::Keyword;
 use crate::sql::exec::{ExecResult, Mode};
 
 /// One statement to run on the writer.
@@ -20,6 +21,9 @@ pub struct StmtJob {
     pub in_tx: bool,
     /// SQL text; only its first statement runs.
     pub sql: String,
+    /// The leading keyword of that statement ([`crate::sql::classify::keyword`] of `sql`),
+    /// classified once by whoever made the job.
+    pub keyword: Keyword,
     /// Remaining parameters; the statement takes as many as it has placeholders.
     pub params: Vec<Value>,
     /// EXEC or QUERY.

@@ -41,13 +41,13 @@ impl Writer {
         if job.strict {
             exec::check_tail(&self.conn, &job.sql[tail..])?;
         }
-        let text = job.sql[..tail].to_owned();
-        let kw = classify::keyword(&text);
+        let text = &job.sql[..tail];
+        let kw = job.keyword;
         let mut ran = Ran {
             tail,
             ..Ran::default()
         };
-        let res = self.dispatch(kw, &text, stmt, &info, &job, &mut ran);
+        let res = self.dispatch(kw, text, stmt, &info, &job, &mut ran);
         ran.result = ExecResult::of(&self.conn);
         ran.dml = info.dml;
         ran.in_tx = self.tx.is_some();

@@ -126,7 +126,7 @@ impl Writer {
         if self.tx.is_some() || job.in_tx {
             return false;
         }
-        let alone = match classify::keyword(&job.sql) {
+        let alone = match job.keyword {
             Keyword::Begin | Keyword::Savepoint | Keyword::Vacuum => true,
             Keyword::Commit | Keyword::Rollback | Keyword::RollbackTo | Keyword::Release => {
                 return false

@@ -145,16 +145,16 @@ impl Gateway {
         out: &mut Out<'_>,
     ) -> Result<()> {
         let db = self.check_db(0)?;
-        let mut rest = sql.as_str();
-        let mut params = params.as_slice();
+        // The text and parameters travel to the writer and back, statement by statement,
+        // without being copied.
+        let (mut rest, mut params) = (sql, params);
         loop {
             if rest.trim().is_empty() {
                 break;
             }
             let ran = self.on_writer(&db, rest, params, Mode::Exec).await?;
-            let Some((tail, used)) = ran else { break };
-            rest = &rest[tail..];
-            params = &params[used.min(params.len())..];
+            let Some(left) = ran else { break };
+            (rest, params) = left;
         }
         let r = self.sticky;
         reply(
@@ -182,7 +182,7 @@ impl Gateway {
         if sql.trim().is_empty() {
             return Err(Error::failure(0, "empty statement"));
         }
-        self.query_on_writer(&db, &sql, keyword, &params, out).await
+        self.query_on_writer(&db, sql, keyword, params, out).await
     }
 
     /// Answers a read outside a transaction: a short one here, on this connection's thread,

@@ -21,9 +21,9 @@ impl Gateway {
     pub(super) async fn query_on_writer(
         &mut self,
         db: &Arc<Db>,
-        sql: &str,
+        sql: String,
         keyword: Keyword,
-        params: &[Value],
+        params: Vec<Value>,
         out: &mut Out<'_>,
     ) -> Result<()> {
         let stream = if self.in_tx { Some(&mut *out) } else { None };
@@ -47,19 +47,24 @@ impl Gateway {
     }
 
     /// Runs the first statement of `sql` on the writer; `None` when there was none. Returns
-    /// the tail offset and the parameters consumed.
+    /// what is left after it: the rest of the text and the parameters it did not take.
     pub(super) async fn on_writer(
         &mut self,
         db: &Arc<Db>,
-        sql: &str,
-        params: &[Value],
+        sql: String,
+        params: Vec<Value>,
         mode: Mode,
-    ) -> Result<Option<(usize, usize)>> {
-        let keyword = classify::keyword(sql);
+    ) -> Result<Option<(String, Vec<Value>)>> {
+        let keyword = classify::keyword(&sql);
         let ran = self
             .writer_stmt(db, sql, keyword, params, mode, None)
             .await?;
-        Ok(ran.map(|ran| (ran.tail, ran.used)))
+        Ok(ran.map(|ran| {
+            let (mut text, mut params) = (ran.text, ran.params);
+            text.drain(..ran.tail.min(text.len()));
+            params.drain(..ran.used.min(params.len()));
+            (text, params)
+        }))
     }
 
     /// The writer path shared by every statement: wait in the queue, hand the statement to
@@ -72,9 +77,9 @@ impl Gateway {
     async fn writer_stmt(
         &mut self,
         db: &Arc<Db>,
-        sql: &str,
+        sql: String,
         keyword: Keyword,
-        params: &[Value],
+        params: Vec<Value>,
         mode: Mode,
         stream: Option<&mut Out<'_>>,
     ) -> Result<Option<Ran>> {
@@ -90,9 +95,9 @@ impl Gateway {
         let job = StmtJob {
             owner: self.conn,
             in_tx: self.in_tx,
-            sql: sql.to_owned(),
+            sql,
             keyword,
-            params: params.to_vec(),
+            params,
             mode,
             // A QUERY with more parameters than placeholders is an error.
             strict: mode == Mode::Query,

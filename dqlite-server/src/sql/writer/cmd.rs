@@ -84,6 +84,11 @@ pub struct Ran {
     pub used: usize,
     /// A transaction is open on the writer for this client afterwards.
     pub in_tx: bool,
+    /// The job's SQL text and parameters, handed back (not copied) so that the connection
+    /// can go on with the statements after `tail`.
+    pub text: String,
+    /// See `text`.
+    pub params: Vec<Value>,
 }
 
 pub(super) type Reply<T> = oneshot::Sender<Result<T>>;

@@ -48,6 +48,8 @@ impl Writer {
             ..Ran::default()
         };
         let res = self.dispatch(kw, text, stmt, &info, &job, &mut ran);
+        ran.text = job.sql;
+        ran.params = job.params;
         ran.result = ExecResult::of(&self.conn);
         ran.dml = info.dml;
         ran.in_tx = self.tx.is_some();

@@ -6,16 +6,21 @@
 #   interop tests and the nemesis suite's C runs use.
 # - iproute2 and iptables: the nemesis suite puts each node in a network namespace and cuts
 #   the network with iptables inside it (tmpfs mounts need only util-linux, always there).
+# - python3 (the benchmark tests cross-check results with scripts/summarise-results.py, and
+#   the crash smoke test below is scripts/experiment.py) and procps (`kill`, which tests use
+#   to stop the processes they started); minimal images have neither.
 # Under CI=true a missing tool makes the tests that need it fail; elsewhere they print one
 # line and skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # command:package pairs the tests need.
-needed=(dqlite-demo:go-dqlite dqlite:go-dqlite ip:iproute2 iptables:iptables iptables-restore:iptables)
+needed=(dqlite-demo:go-dqlite dqlite:go-dqlite ip:iproute2 iptables:iptables iptables-restore:iptables
+        python3:python3 kill:procps)
 missing=()
 for pair in "${needed[@]}"; do
-    command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair##*:}")
+    # type -P: a program on PATH (a shell builtin such as kill does not count).
+    type -P "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair##*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
     packages=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')

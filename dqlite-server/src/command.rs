@@ -86,6 +86,28 @@ pub struct GroupedTx {
     pub ops: Vec<Op>,
 }
 
+/// The write transactions of one entry: the database, and each transaction's origin and
+/// operations, in execution order.
+pub type Transactions = (String, Vec<(Origin, Vec<Op>)>);
+
+impl Command {
+    /// The write transactions this entry carries ([`Command::Tx`] or [`Command::Txs`]), or
+    /// the entry back when it carries none.
+    pub fn into_transactions(self) -> Result<Transactions, Command> {
+        match self {
+            Command::Tx { db, origin, ops } => Ok((db, vec![(origin, ops)])),
+            Command::Txs { db, node, txs } => {
+                let txs = txs
+                    .into_iter()
+                    .map(|t| (Origin { node, tx: t.tx }, t.ops))
+                    .collect();
+                Ok((db, txs))
+            }
+            other => Err(other),
+        }
+    }
+}
+
 /// What applying one entry produced (the `R` of the raft type config).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Applied {

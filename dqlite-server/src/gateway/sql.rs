@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::sql::classify::{self, Keyword};
 use crate::sql::exec::Mode;
 use crate::sql::local::{self, Local};
-use crate::sql::reader::{ReadJob, ReadKind, ReadOutcome};
+use crate::sql::reader::{ReadJob, ReadOutcome};
 use crate::sql::registry::{check_name, Db};
 use crate::sql::writer::WriterCmd;
 
@@ -217,10 +217,10 @@ impl Gateway {
         let (tx, rx) = oneshot::channel();
         let job = ReadJob {
             owner: self.conn,
-            db: (db.path.clone(), db.generation),
+            db: db.clone(),
             sql: sql.to_owned(),
             params: params.to_vec(),
-            kind: ReadKind::Query(rows_tx),
+            rows: rows_tx,
             reply: tx,
         };
         self.node.registry.readers.submit(job)?;

@@ -99,8 +99,6 @@ impl Gateway {
             keyword,
             params,
             mode,
-            // A QUERY with more parameters than placeholders is an error.
-            strict: mode == Mode::Query,
             rows,
         };
         // Any leadership change from here on makes the outcome of a commit unknown.
@@ -199,7 +197,6 @@ impl Gateway {
                 keyword: Keyword::Other,
                 params: Vec::new(),
                 mode: Mode::Exec,
-                strict: false,
                 rows: None,
             };
             self.in_tx = matches!(

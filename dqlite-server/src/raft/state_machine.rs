@@ -15,7 +15,7 @@ use super::snapshot::{self, Pinned, SnapshotDir};
 use super::{
     any_error, se, Entry, LogId, SnapshotMeta, StorageError, StoredMembership, TypeConfig,
 };
-use crate::command::{Applied, Command, Op, Origin};
+use crate::command::{Applied, Command, Op, Origin, Transactions};
 use crate::sql::registry::Registry;
 use crate::sql::writer::WriterCmd;
 
@@ -108,18 +108,11 @@ impl StateMachine {
                 }
                 self.registry.ensure(&db).map_err(write)?;
             }
-            Command::Tx { db, origin, ops } => {
+            cmd @ (Command::Tx { .. } | Command::Txs { .. }) => {
                 let mut out = vec![Applied::default()];
-                self.apply_txs(vec![(0, db, origin, ops)], &mut out).await?;
-                return Ok(out.pop().unwrap_or_default());
-            }
-            Command::Txs { db, node, txs } => {
-                let mut out = vec![Applied::default()];
-                let txs = txs
-                    .into_iter()
-                    .map(|t| (0, db.clone(), Origin { node, tx: t.tx }, t.ops))
-                    .collect();
-                self.apply_txs(txs, &mut out).await?;
+                if let Ok(txs) = cmd.into_transactions() {
+                    self.apply_txs(vec![(0, txs)], &mut out).await?;
+                }
                 return Ok(out.pop().unwrap_or_default());
             }
             Command::AddNode { id, address } => {
@@ -135,17 +128,23 @@ impl StateMachine {
     }
 }
 
-type TxEntry = (usize, String, Origin, Vec<Op>);
-/// One database's share of a run of transactions: name, indexes in `out`, entries.
+/// The transactions of one entry, with the entry's index in `out`.
+type TxEntry = (usize, Transactions);
+/// One database's share of a run of transactions: name, each one's index in `out`, and the
+/// transactions.
 type DbRun = (String, Vec<usize>, Vec<(Origin, Vec<Op>)>);
 
 impl StateMachine {
-    /// Applies transactions (`(index in out, db, origin, ops)`, in log order), one writer
-    /// hand-off per database; rejected ones get their error in `out`.
-    async fn apply_txs(&self, txs: Vec<TxEntry>, out: &mut [Applied]) -> Result<(), StorageError> {
+    /// Applies the transactions of entries (in log order), one writer hand-off per database;
+    /// rejected ones get their error in `out` at their entry's index.
+    async fn apply_txs(
+        &self,
+        entries: Vec<TxEntry>,
+        out: &mut [Applied],
+    ) -> Result<(), StorageError> {
         let write = |e: crate::Error| se::write_state_machine(any_error(e));
         let mut by_db: Vec<DbRun> = Vec::new();
-        for (idx, db, origin, ops) in txs {
+        for (idx, (db, txs)) in entries {
             let pos = match by_db.iter().position(|(name, _, _)| *name == db) {
                 Some(pos) => pos,
                 None => {
@@ -153,8 +152,8 @@ impl StateMachine {
                     by_db.len() - 1
                 }
             };
-            by_db[pos].1.push(idx);
-            by_db[pos].2.push((origin, ops));
+            by_db[pos].1.extend(std::iter::repeat_n(idx, txs.len()));
+            by_db[pos].2.extend(txs);
         }
         for (name, idxs, items) in by_db {
             let db = self.registry.ensure(&name).map_err(write)?;
@@ -262,26 +261,16 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
                     self.lock().membership = StoredMembership::new(Some(entry.log_id), m);
                     Applied::default()
                 }
-                EntryPayload::Normal(Command::Tx { db, origin, ops }) => {
-                    txs.push((out.len(), db, origin, ops));
-                    Applied::default()
-                }
-                EntryPayload::Normal(Command::Txs {
-                    db,
-                    node,
-                    txs: group,
-                }) => {
-                    let idx = out.len();
-                    for t in group {
-                        let origin = Origin { node, tx: t.tx };
-                        txs.push((idx, db.clone(), origin, t.ops));
+                EntryPayload::Normal(cmd) => match cmd.into_transactions() {
+                    Ok(entry_txs) => {
+                        txs.push((out.len(), entry_txs));
+                        Applied::default()
                     }
-                    Applied::default()
-                }
-                EntryPayload::Normal(cmd) => {
-                    self.apply_txs(std::mem::take(&mut txs), &mut out).await?;
-                    self.apply_command(cmd).await?
-                }
+                    Err(cmd) => {
+                        self.apply_txs(std::mem::take(&mut txs), &mut out).await?;
+                        self.apply_command(cmd).await?
+                    }
+                },
             };
             last = Some(entry.log_id);
             out.push(applied);

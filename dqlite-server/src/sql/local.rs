@@ -11,25 +11,19 @@
 //!   streams from the pool, which can wait for a slow client without holding this thread).
 //!
 //! Either way nothing has been sent yet, and a read-only statement run again later reads a
-//! state at least as new, so giving up costs only the work done so far.
-//!
-//! Connections are keyed by database path and generation (unique in the process), so a
-//! replaced file is never read through an old connection; those of databases that are gone
-//! are closed the next time this thread opens one.
+//! state at least as new, so giving up costs only the work done so far. The thread's
+//! connections are kept as the pool's are (`read_conn`).
 
 use std::cell::RefCell;
-use std::collections::HashMap;
-use std::path::PathBuf;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
 use bytes::BytesMut;
 use dqlite_proto::Value;
-use rusqlite::Connection;
 
-use super::exec::{self, StmtCache};
+use super::exec;
 use super::limit::{self, SqlLimits};
+use super::read_conn::{ReadConn, ReadConns};
 use super::registry::Db;
-use super::stmt::RawStmt;
 use crate::error::{Error, Result};
 
 /// SQLite virtual-machine steps a read may take on the calling thread.
@@ -46,23 +40,8 @@ pub enum Local {
     TooLong,
 }
 
-struct OpenDb {
-    generation: u64,
-    /// The database the connection belongs to; dead once the node dropped it.
-    db: Weak<Db>,
-    cache: StmtCache<()>,
-    conn: Connection,
-}
-
-impl Drop for OpenDb {
-    fn drop(&mut self) {
-        // Statements must go before their connection.
-        self.cache.clear();
-    }
-}
-
 thread_local! {
-    static CONNS: RefCell<HashMap<PathBuf, OpenDb>> = RefCell::new(HashMap::new());
+    static CONNS: RefCell<ReadConns> = RefCell::new(ReadConns::default());
 }
 
 /// Runs read `sql` (one statement whose first keyword is a read) of client connection `owner`
@@ -75,7 +54,7 @@ pub fn query(
     params: &[Value],
 ) -> Result<Local> {
     with_conn(db, limits, |open| {
-        let (mut stmt, tail) = take_or_prepare(open, sql)?;
+        let (mut stmt, tail) = open.take_or_prepare(sql)?;
         if !stmt.readonly() {
             return Ok(Local::NeedsWriter);
         }
@@ -97,13 +76,13 @@ pub fn query(
         drop(budget);
         match res {
             Ok(()) => {
-                open.cache.give_back(sql, tail, stmt, ());
+                open.give_back(sql, tail, stmt);
                 first
                     .map(Local::Rows)
                     .ok_or_else(|| Error::internal("a read produced no ROWS"))
             }
             Err(_) if long => {
-                open.cache.give_back(sql, tail, stmt, ());
+                open.give_back(sql, tail, stmt);
                 Ok(Local::TooLong)
             }
             Err(e) => Err(e),
@@ -115,55 +94,20 @@ pub fn query(
 /// transaction).
 pub fn prepare(db: &Arc<Db>, limits: &Arc<SqlLimits>, sql: &str) -> Result<(usize, usize)> {
     with_conn(db, limits, |open| {
-        let (stmt, tail) = take_or_prepare(open, sql)?;
+        let (stmt, tail) = open.take_or_prepare(sql)?;
         let params = stmt.param_count();
-        open.cache.give_back(sql, tail, stmt, ());
+        open.give_back(sql, tail, stmt);
         Ok((params, tail))
     })
 }
 
-fn take_or_prepare(open: &mut OpenDb, sql: &str) -> Result<(RawStmt, usize)> {
-    if let Some((stmt, ())) = open.cache.take(sql) {
-        return Ok((stmt, sql.len()));
-    }
-    let prepared = RawStmt::prepare(&open.conn, sql)?;
-    match prepared.stmt {
-        Some(s) => Ok((s, prepared.tail)),
-        None => Err(Error::failure(dqlite_proto::code::OK, "empty statement")),
-    }
-}
-
-/// Runs `f` with this thread's connection to `db`, opening it (and closing those of
-/// databases that are gone) when needed.
+/// Runs `f` with this thread's connection to `db`.
 fn with_conn<T>(
     db: &Arc<Db>,
     limits: &Arc<SqlLimits>,
-    f: impl FnOnce(&mut OpenDb) -> Result<T>,
+    f: impl FnOnce(&mut ReadConn) -> Result<T>,
 ) -> Result<T> {
-    CONNS.with(|conns| {
-        let mut conns = conns.borrow_mut();
-        let current = conns
-            .get(&db.path)
-            .is_some_and(|o| o.generation == db.generation);
-        if !current {
-            conns.retain(|_, o| o.db.strong_count() > 0);
-            conns.remove(&db.path);
-            let mut conn = super::open_connection(&db.path)?;
-            limit::install(&mut conn, limits.clone())?;
-            conn.execute_batch("PRAGMA query_only = 1")?;
-            let open = OpenDb {
-                generation: db.generation,
-                db: Arc::downgrade(db),
-                cache: StmtCache::default(),
-                conn,
-            };
-            conns.insert(db.path.clone(), open);
-        }
-        let open = conns
-            .get_mut(&db.path)
-            .ok_or_else(|| Error::internal("local read connection vanished"))?;
-        f(open)
-    })
+    CONNS.with(|conns| f(conns.borrow_mut().get(db, limits)?))
 }
 
 /// How many read connections this thread keeps open (tests).

@@ -9,6 +9,7 @@ mod guard;
 pub mod limit;
 pub mod local;
 pub mod queue;
+mod read_conn;
 pub mod reader;
 pub mod registry;
 pub mod session;

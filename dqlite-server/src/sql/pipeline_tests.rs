@@ -27,7 +27,6 @@ async fn execute(p: &Pair, owner: u64, sql: &str) -> Executed {
         keyword: crate::sql::classify::keyword(sql),
         params: Vec::new(),
         mode: Mode::Exec,
-        strict: false,
         rows: None,
     };
     let out = p.leader.call(|tx| WriterCmd::Stmt(job, tx)).await;
@@ -224,7 +223,6 @@ async fn rows_read_on_top_of_pending_transactions_wait_for_them() {
         keyword: crate::sql::classify::Keyword::Other,
         params: Vec::new(),
         mode: Mode::Query,
-        strict: true,
         rows: Some(sink),
     };
     let out = p.leader.call(|tx| WriterCmd::Stmt(job, tx)).await;

@@ -8,43 +8,34 @@
 //! At most `Config::read_queue` jobs wait for a reader; one more is refused at once with
 //! SQLITE_BUSY instead of queueing behind reads that may take their full statement time.
 
-use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 
 use bytes::BytesMut;
 use dqlite_proto::{code, Value};
-use rusqlite::Connection;
 use tokio::sync::{mpsc as tmpsc, oneshot};
 
-use super::classify::{self, Keyword};
-use super::exec::{self, StmtCache};
+use super::exec;
 use super::limit::{self, SqlLimits};
-use super::stmt::RawStmt;
+use super::read_conn::{ReadConn, ReadConns};
+use super::registry::Db;
 use crate::error::{Error, Result};
 
 /// A read job.
 pub struct ReadJob {
     /// The client connection asking (for INTERRUPT).
     pub owner: u64,
-    /// Database file and its generation (a new generation means the file was replaced).
-    pub db: (PathBuf, u64),
-    /// SQL text (one statement).
+    /// The database.
+    pub db: Arc<Db>,
+    /// SQL text: a single read-only statement with at most as many parameters as
+    /// placeholders (QUERY_SQL / QUERY semantics).
     pub sql: String,
     /// Parameters.
     pub params: Vec<Value>,
-    /// What to do.
-    pub kind: ReadKind,
+    /// Where its ROWS batches are streamed.
+    pub rows: tmpsc::Sender<BytesMut>,
     /// Where the outcome goes.
     pub reply: oneshot::Sender<Result<ReadOutcome>>,
-}
-
-/// The kinds of read jobs.
-pub enum ReadKind {
-    /// Stream the rows of a read-only statement, which must be a single statement with at
-    /// most as many parameters as placeholders (QUERY_SQL / QUERY semantics).
-    Query(tmpsc::Sender<BytesMut>),
 }
 
 /// What a read job produced.
@@ -77,7 +68,7 @@ impl ReadPool {
         for i in 0..threads.max(1) {
             let rx = rx.clone();
             let reader = Reader {
-                dbs: HashMap::new(),
+                conns: ReadConns::default(),
                 queued: queued.clone(),
                 running: running.clone(),
                 limits: limits.clone(),
@@ -121,20 +112,8 @@ impl ReadPool {
     }
 }
 
-struct OpenDb {
-    generation: u64,
-    cache: StmtCache<()>,
-    conn: Connection,
-}
-
-impl Drop for OpenDb {
-    fn drop(&mut self) {
-        self.cache.clear();
-    }
-}
-
 struct Reader {
-    dbs: HashMap<PathBuf, OpenDb>,
+    conns: ReadConns,
     queued: Arc<AtomicUsize>,
     running: Arc<AtomicUsize>,
     limits: Arc<SqlLimits>,
@@ -155,8 +134,9 @@ impl Reader {
             let reply = job.reply;
             // The statement time limit and INTERRUPT apply from here (see `limit`).
             let client = limit::client(job.owner);
-            let res = match self.db(&job.db) {
-                Ok(db) => serve(db, &job.sql, &job.params, job.kind),
+            // `rows` goes with `serve`: dropping it ends the connection's forwarding.
+            let res = match self.conns.get(&job.db, &self.limits) {
+                Ok(conn) => serve(conn, &job.sql, &job.params, job.rows),
                 Err(e) => Err(e),
             };
             drop(client);
@@ -164,57 +144,25 @@ impl Reader {
             let _ = reply.send(res);
         }
     }
-
-    fn db(&mut self, (path, generation): &(PathBuf, u64)) -> Result<&mut OpenDb> {
-        let stale = self
-            .dbs
-            .get(path)
-            .is_some_and(|d| d.generation != *generation);
-        if stale {
-            self.dbs.remove(path);
-        }
-        if !self.dbs.contains_key(path) {
-            let mut conn = super::open_connection(path)?;
-            limit::install(&mut conn, self.limits.clone())?;
-            conn.execute_batch("PRAGMA query_only = 1")?;
-            let db = OpenDb {
-                generation: *generation,
-                cache: StmtCache::default(),
-                conn,
-            };
-            self.dbs.insert(path.clone(), db);
-        }
-        self.dbs
-            .get_mut(path)
-            .ok_or_else(|| Error::internal("reader lost its connection"))
-    }
 }
 
-fn serve(db: &mut OpenDb, sql: &str, params: &[Value], kind: ReadKind) -> Result<ReadOutcome> {
-    let (mut stmt, tail) = match db.cache.take(sql) {
-        Some((stmt, ())) => (stmt, sql.len()),
-        None => {
-            let prepared = RawStmt::prepare(&db.conn, sql)?;
-            match prepared.stmt {
-                Some(s) => (s, prepared.tail),
-                None => return Err(Error::failure(0, "empty statement")),
-            }
-        }
-    };
-    match kind {
-        ReadKind::Query(rows) => {
-            let kw = classify::keyword(&sql[..tail]);
-            if !stmt.readonly() || kw != Keyword::Read {
-                return Ok(ReadOutcome::NeedsWriter);
-            }
-            exec::check_tail(&db.conn, &sql[tail..])?;
-            exec::bind(&mut stmt, params, true)?;
-            exec::stream_rows(&mut stmt, &mut |b| {
-                rows.blocking_send(b)
-                    .map_err(|_| Error::internal("client went away"))
-            })?;
-            db.cache.give_back(sql, tail, stmt, ());
-            Ok(ReadOutcome::Streamed)
-        }
+fn serve(
+    db: &mut ReadConn,
+    sql: &str,
+    params: &[Value],
+    rows: tmpsc::Sender<BytesMut>,
+) -> Result<ReadOutcome> {
+    let (mut stmt, tail) = db.take_or_prepare(sql)?;
+    // The gateway sends only statements whose keyword reads; SQLite has the last word.
+    if !stmt.readonly() {
+        return Ok(ReadOutcome::NeedsWriter);
     }
+    exec::check_tail(&db.conn, &sql[tail..])?;
+    exec::bind(&mut stmt, params, true)?;
+    exec::stream_rows(&mut stmt, &mut |b| {
+        rows.blocking_send(b)
+            .map_err(|_| Error::internal("client went away"))
+    })?;
+    db.give_back(sql, tail, stmt);
+    Ok(ReadOutcome::Streamed)
 }

@@ -18,7 +18,6 @@ fn job(sql: &str) -> StmtJob {
         keyword: crate::sql::classify::keyword(sql),
         params: vec![],
         mode: Mode::Exec,
-        strict: false,
         rows: None,
     }
 }

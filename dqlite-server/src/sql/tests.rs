@@ -151,7 +151,6 @@ impl Pair {
             keyword: crate::sql::classify::keyword(sql),
             params,
             mode: Mode::Exec,
-            strict: false,
             rows: None,
         };
         let out = self.leader.call(|tx| WriterCmd::Stmt(job, tx)).await??;

@@ -26,10 +26,8 @@ pub struct StmtJob {
     pub keyword: Keyword,
     /// Remaining parameters; the statement takes as many as it has placeholders.
     pub params: Vec<Value>,
-    /// EXEC or QUERY.
+    /// EXEC or QUERY (for QUERY, more parameters than placeholders is an error).
     pub mode: Mode,
-    /// QUERY: more parameters than placeholders is an error.
-    pub strict: bool,
     /// Where a read-only query streams its ROWS batches; `None` buffers them in
     /// [`Ran::rows`].
     pub rows: Option<RowStream>,
@@ -132,5 +130,12 @@ impl WriterHandle {
         self.send(make(tx))?;
         rx.await
             .map_err(|_| Error::internal("database writer stopped"))
+    }
+}
+
+impl StmtJob {
+    /// QUERY semantics: a single statement taking every parameter given.
+    pub fn strict(&self) -> bool {
+        self.mode == Mode::Query
     }
 }

@@ -38,7 +38,7 @@ impl Writer {
                 (stmt, prepared.tail, info)
             }
         };
-        if job.strict {
+        if job.strict() {
             exec::check_tail(&self.conn, &job.sql[tail..])?;
         }
         let text = &job.sql[..tail];
@@ -190,7 +190,7 @@ impl Writer {
         } else {
             None
         };
-        ran.used = exec::bind(stmt, &job.params, job.strict)?;
+        ran.used = exec::bind(stmt, &job.params, job.strict())?;
         ran.produced_rows = job.mode == Mode::Query;
         match job.mode {
             Mode::Exec => exec::step_exec(stmt)?,

@@ -20,10 +20,10 @@ use std::sync::Arc;
 use bytes::BytesMut;
 use dqlite_proto::Value;
 
+use super::db::Db;
 use super::exec;
 use super::limit::{self, SqlLimits};
 use super::read_conn::{ReadConn, ReadConns};
-use super::registry::Db;
 use crate::error::{Error, Result};
 
 /// SQLite virtual-machine steps a read may take on the calling thread.

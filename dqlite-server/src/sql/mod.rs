@@ -3,6 +3,7 @@
 //! `rusqlite::Connection` lives on a dedicated thread.
 
 pub mod classify;
+mod db;
 pub mod exec;
 mod ffi;
 mod guard;

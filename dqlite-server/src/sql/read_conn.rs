@@ -12,9 +12,9 @@ use std::sync::{Arc, Weak};
 
 use rusqlite::Connection;
 
+use super::db::Db;
 use super::exec::StmtCache;
 use super::limit::{self, SqlLimits};
-use super::registry::Db;
 use super::stmt::RawStmt;
 use crate::error::{Error, Result};
 

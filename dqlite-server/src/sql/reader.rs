@@ -15,10 +15,10 @@ use bytes::BytesMut;
 use dqlite_proto::{code, Value};
 use tokio::sync::{mpsc as tmpsc, oneshot};
 
+use super::db::Db;
 use super::exec;
 use super::limit::{self, SqlLimits};
 use super::read_conn::{ReadConn, ReadConns};
-use super::registry::Db;
 use crate::error::{Error, Result};
 
 /// A read job.

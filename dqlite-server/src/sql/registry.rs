@@ -11,23 +11,13 @@ use std::sync::{Arc, Mutex};
 use super::limit::{self, SqlLimits};
 use super::queue::WriteQueue;
 use super::reader::ReadPool;
-use super::writer::{Proposer, Writer, WriterCmd, WriterEnv, WriterHandle};
+use super::writer::{Proposer, Writer, WriterCmd, WriterEnv};
 use crate::error::{Error, Result};
+
+pub use super::db::Db;
 
 /// The next database generation of this process.
 static GENERATION: AtomicU64 = AtomicU64::new(1);
-
-/// One database.
-pub struct Db {
-    /// Its file.
-    pub path: PathBuf,
-    /// Changes when the file is replaced.
-    pub generation: u64,
-    /// The writer thread.
-    pub writer: WriterHandle,
-    /// FIFO ownership of the writer.
-    pub queue: WriteQueue,
-}
 
 /// All databases of the node.
 pub struct Registry {

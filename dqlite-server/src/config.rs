@@ -16,7 +16,8 @@ pub struct Config {
     pub dir: PathBuf,
     /// Addresses of existing nodes to join through; empty means bootstrap a new cluster.
     pub join: Vec<String>,
-    /// Election timeout: a follower starts an election after `[min, 2*min)` without a leader.
+    /// Election timeout E: a follower stands for election `[E, 4E/3)` after it last heard
+    /// from the leader, and a leader that hears from no quorum for E stops serving.
     pub election_timeout: Duration,
     /// Leader heartbeat interval.
     pub heartbeat_interval: Duration,
@@ -69,6 +70,10 @@ pub struct Config {
     /// Bytes of raft log entries already on disk kept in memory for replication to lagging
     /// followers (entries not yet on disk are always kept).
     pub log_cache_bytes: usize,
+    /// Confirm every read with a quorum instead of trusting the leader lease (see
+    /// [`crate::raft::lease`]): no assumption about clocks, one heartbeat round more per
+    /// read (shared by the reads that wait together).
+    pub linearizable_reads: bool,
 }
 
 /// Sockets accepted beyond [`Config::max_connections`], so that raft peers (which start like
@@ -90,15 +95,23 @@ pub const DEFAULT_MAX_TX_BYTES: u64 = 64 << 20;
 /// its envelope.
 pub const MAX_TX_BYTES_LIMIT: u64 = (crate::raft::network::MAX_FRAME as u64) / 2;
 
+/// Default election timeout, ms. dqlite uses 3 s; a shorter one lets writes resume within
+/// about 1.5 s of a leader's crash (elections start 0.75–1 s after its last heartbeat).
+pub const DEFAULT_ELECTION_TIMEOUT_MS: u64 = 750;
+
+/// Default heartbeat interval, ms: five per follower lease (2E/3), and below openraft's
+/// smallest election timeout (E/3).
+pub const DEFAULT_HEARTBEAT_MS: u64 = 150;
+
 impl Config {
-    /// Defaults for a node at `address` with data in `dir` (dqlite's raft timings).
+    /// Defaults for a node at `address` with data in `dir`.
     pub fn new(address: impl Into<String>, dir: impl Into<PathBuf>) -> Config {
         Config {
             address: address.into(),
             dir: dir.into(),
             join: Vec::new(),
-            election_timeout: Duration::from_millis(3000),
-            heartbeat_interval: Duration::from_millis(500),
+            election_timeout: Duration::from_millis(DEFAULT_ELECTION_TIMEOUT_MS),
+            heartbeat_interval: Duration::from_millis(DEFAULT_HEARTBEAT_MS),
             busy_timeout: Duration::from_secs(5),
             snapshot_threshold: 8192,
             snapshot_trailing: 8192,
@@ -118,6 +131,7 @@ impl Config {
             read_queue: crate::sql::limit::DEFAULT_READ_QUEUE,
             statement_timeout: crate::sql::limit::DEFAULT_STATEMENT_TIMEOUT,
             log_cache_bytes: DEFAULT_LOG_CACHE_BYTES,
+            linearizable_reads: false,
         }
     }
 
@@ -127,7 +141,8 @@ impl Config {
     /// (`election_timeout_max`) *plus* a random `[min, max)` before it stands, and refuse
     /// votes during the lease. Mapping E = `election_timeout` to min = E/3 and max = 2E/3
     /// gives dqlite's behaviour: an election starts `[E, 4E/3)` after the leader went
-    /// silent (with E = 3 s: 3–4 s; mapping E to min directly made it 9–12 s).
+    /// silent (with the default E = 750 ms: 0.75–1 s; mapping E to min directly made it
+    /// 3E–4E). The leader's read lease follows from `max` (see [`crate::raft::lease`]).
     pub fn raft_config(&self) -> openraft::Config {
         let (min, max) = election_window(
             self.election_timeout.as_millis() as u64,
@@ -181,6 +196,24 @@ mod tests {
             assert!(lo >= e && hi <= 2 * e, "E={e}: waits [{lo}, {hi}) ms");
             assert!(rc.clone().validate().is_ok(), "E={e}: {rc:?}");
         }
+    }
+
+    #[test]
+    fn the_defaults_elect_within_a_second_and_renew_the_read_lease_several_times() {
+        let c = Config::new("127.0.0.1:9001", "/tmp/x");
+        let rc = c.raft_config();
+        assert!(rc.clone().validate().is_ok(), "{rc:?}");
+        assert_eq!(
+            wait_range(&rc),
+            (750, 1000),
+            "elections start 0.75-1 s after silence"
+        );
+        let lease =
+            crate::raft::lease::leader_lease(Duration::from_millis(rc.election_timeout_max));
+        assert!(
+            lease >= 3 * c.heartbeat_interval,
+            "the read lease ({lease:?}) must outlast several heartbeats"
+        );
     }
 
     #[test]

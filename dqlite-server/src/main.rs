@@ -23,11 +23,12 @@ struct Args {
     /// Data directory.
     #[arg(long)]
     dir: PathBuf,
-    /// Raft election timeout in milliseconds (randomised up to twice this).
-    #[arg(long, default_value_t = 3000)]
+    /// Raft election timeout E in milliseconds: followers stand for election E to 4E/3 after
+    /// the leader went silent; a leader that hears from no quorum for E stops serving.
+    #[arg(long, default_value_t = dqlite_server::config::DEFAULT_ELECTION_TIMEOUT_MS)]
     election_timeout_ms: u64,
-    /// Raft heartbeat interval in milliseconds.
-    #[arg(long, default_value_t = 500)]
+    /// Raft heartbeat interval in milliseconds (also the deadline of one AppendEntries).
+    #[arg(long, default_value_t = dqlite_server::config::DEFAULT_HEARTBEAT_MS)]
     heartbeat_ms: u64,
     /// How long a writer waits for another connection's transaction, in milliseconds.
     #[arg(long, default_value_t = 5000)]
@@ -79,6 +80,10 @@ struct Args {
     /// Bytes of raft log entries already on disk kept in memory for lagging followers.
     #[arg(long, default_value_t = dqlite_server::config::DEFAULT_LOG_CACHE_BYTES)]
     log_cache_bytes: usize,
+    /// Confirm every read with a quorum round instead of the leader lease (which assumes
+    /// that no node's clock runs more than 5 % faster than another's).
+    #[arg(long)]
+    linearizable_reads: bool,
 }
 
 #[tokio::main]
@@ -117,6 +122,7 @@ async fn run(args: Args) -> dqlite_server::Result<()> {
     config.read_queue = args.read_queue;
     config.statement_timeout = Duration::from_millis(args.statement_timeout_ms);
     config.log_cache_bytes = args.log_cache_bytes;
+    config.linearizable_reads = args.linearizable_reads;
     config.role_adjust_interval =
         (args.role_adjust_ms > 0).then(|| Duration::from_millis(args.role_adjust_ms));
     let listener = TcpListener::bind(&args.db).await?;

@@ -197,6 +197,7 @@ impl Gateway {
     ) -> Result<bool> {
         match local::query(db, &self.node.registry.limits, self.conn, sql, params)? {
             Local::Rows(batch) => {
+                self.node.confirm_read(self.node.acks.now()).await?;
                 out.send_raw(&batch).await?;
                 Ok(true)
             }
@@ -228,7 +229,13 @@ impl Gateway {
         // which stops the statement and frees the reader thread.
         let patience = self.node.config.busy_timeout;
         let mut io_error = None;
+        let mut confirmed = false;
         while let Some(batch) = rows_rx.recv().await {
+            if !confirmed {
+                // The snapshot was taken before the first batch was made.
+                self.node.confirm_read(self.node.acks.now()).await?;
+                confirmed = true;
+            }
             if io_error.is_none() {
                 let sent = tokio::time::timeout(patience, out.send_raw(&batch))
                     .await

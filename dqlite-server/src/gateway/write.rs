@@ -9,6 +9,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::{Gateway, Out};
 use crate::error::{Error, Result};
+use crate::node::shared::Shared;
 use crate::sql::classify::{self, Keyword};
 use crate::sql::exec::Mode;
 use crate::sql::registry::Db;
@@ -33,6 +34,10 @@ impl Gateway {
         {
             None => Err(Error::failure(0, "empty statement")),
             Some(ran) => {
+                if !ran.dml && !ran.rows.is_empty() {
+                    // Rows that no commit confirmed: confirmed like any read.
+                    self.node.confirm_read(self.node.acks.now()).await?;
+                }
                 // Transaction control and VACUUM run without producing ROWS: a QUERY of one
                 // still gets its (empty) answer. A streamed query has sent its own.
                 if !ran.produced_rows {
@@ -111,10 +116,8 @@ impl Gateway {
         }
         sent?;
         // The writer drops its sender when the statement is done, which ends the forwarding.
-        let io_error = match (stream, rows_rx) {
-            (Some(out), Some(rows_rx)) => {
-                forward(rows_rx, out, self.node.config.busy_timeout).await
-            }
+        let stopped = match (stream, rows_rx) {
+            (Some(out), Some(rows_rx)) => forward(rows_rx, out, &self.node).await,
             _ => None,
         };
         let res = rx
@@ -122,8 +125,8 @@ impl Gateway {
             .map_err(|_| Error::internal("database writer stopped"));
         let res = self.outcome(db, res).await;
         self.settle(db);
-        if let Some(e) = io_error {
-            return Err(Error::Io(e));
+        if let Some(e) = stopped {
+            return Err(e);
         }
         let (ran, wait) = res?;
         if let Some(visible) = wait {
@@ -217,12 +220,23 @@ const ROWS_IN_FLIGHT: usize = 8;
 async fn forward(
     mut rows: mpsc::Receiver<bytes::BytesMut>,
     out: &mut Out<'_>,
-    patience: std::time::Duration,
-) -> Option<std::io::Error> {
-    let mut io_error = None;
+    node: &Shared,
+) -> Option<Error> {
+    let patience = node.config.busy_timeout;
+    let mut stopped = None;
+    let mut confirmed = false;
     while let Some(batch) = rows.recv().await {
-        if io_error.is_some() {
+        if stopped.is_some() {
             continue;
+        }
+        if !confirmed {
+            // What the transaction read is confirmed like any read before it leaves.
+            if let Err(e) = node.confirm_read(node.acks.now()).await {
+                stopped = Some(e);
+                rows.close();
+                continue;
+            }
+            confirmed = true;
         }
         let sent = match tokio::time::timeout(patience, out.send_raw(&batch)).await {
             Ok(sent) => sent,
@@ -232,11 +246,11 @@ async fn forward(
             )),
         };
         if let Err(e) = sent {
-            io_error = Some(e);
+            stopped = Some(Error::Io(e));
             rows.close();
         }
     }
-    io_error
+    stopped
 }
 
 /// Waits for a proposed transaction (or for what a statement read to be committed), watching

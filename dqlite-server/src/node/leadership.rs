@@ -18,10 +18,13 @@ pub async fn watch(inner: Arc<Shared>) {
         let (leads, barrier_done) = {
             let m = rx.borrow_and_update();
             let applied_term = m.last_applied.map(|l| l.leader_id.term);
-            (
-                (m.state == ServerState::Leader).then_some(m.current_term),
-                applied_term == Some(m.current_term),
-            )
+            let leads = (m.state == ServerState::Leader).then_some(m.current_term);
+            // The lease counts answers in this term and configuration only.
+            inner.acks.lead(
+                leads.unwrap_or(0),
+                m.membership_config.membership().get_joint_config(),
+            );
+            (leads, applied_term == Some(m.current_term))
         };
         if led.is_some() && led != leads {
             tracing::info!(
@@ -44,6 +47,7 @@ pub async fn watch(inner: Arc<Shared>) {
         if rx.changed().await.is_err() {
             // Raft stopped: nothing in flight can be committed by this node any more.
             inner.serving.set_leader(None, false);
+            inner.acks.lead(0, &[]);
             if led.is_some() {
                 inner.void_bindings().await;
             }
@@ -52,31 +56,42 @@ pub async fn watch(inner: Arc<Shared>) {
     }
 }
 
-/// Check-quorum: every election timeout the leader confirms it still reaches a quorum. If two
-/// probes in a row fail (each bounded by an election timeout) it stops serving (LEADER answers `(0, "")`, open
-/// transactions roll back, in-flight commits answer 10506) until a quorum answers again, like
-/// dqlite's leader stepping down.
+/// Check-quorum: the leader steps down from serving (LEADER answers `(0, "")`, open
+/// transactions roll back, in-flight commits answer 10506) once no quorum has answered any
+/// of its AppendEntries for an election timeout, about when the followers start electing
+/// another leader, and serves again when a quorum answers (like dqlite's leader stepping
+/// down). It reads the answers that heartbeats and replication already bring (see
+/// [`crate::raft::lease`]), so it costs no messages of its own; reads stop earlier, when the
+/// lease ends.
 pub async fn check_quorum(inner: Arc<Shared>) {
-    let period = inner.config.election_timeout;
+    let period = inner.config.heartbeat_interval;
+    let patience = u64::try_from(inner.config.election_timeout.as_nanos()).unwrap_or(u64::MAX);
     let mut shutdown = inner.shutdown.subscribe();
-    let mut failures = 0u32;
+    // The term this loop saw this node lead in, and since when (in the acks' clock).
+    let mut leading: Option<(u64, u64)> = None;
     loop {
         tokio::select! {
             _ = tokio::time::sleep(period) => {}
             _ = shutdown.changed() => return,
         }
-        // A transfer silences heartbeats on purpose: probing would renew the lease it waits out.
+        let term = inner.raft.metrics().borrow().current_term;
+        // A transfer silences heartbeats on purpose: its silence is not a lost quorum.
         if !inner.serving.is_leader() || inner.serving.is_transferring() {
+            leading = None;
             continue;
         }
-        let ok = matches!(
-            tokio::time::timeout(period, inner.raft.get_read_log_id()).await,
-            Ok(Ok(_))
-        );
-        failures = if ok { 0 } else { failures + 1 };
+        let now = inner.acks.now();
+        let since = match leading {
+            Some((t, since)) if t == term => since,
+            _ => {
+                leading = Some((term, now));
+                now
+            }
+        };
+        let heard = inner.acks.quorum_time().max(since);
+        let ok = now.saturating_sub(heard) <= patience;
         let lost = inner.serving.quorum_lost();
-        // Two failed probes in a row (a busy machine may delay one).
-        if failures >= 2 && !lost && inner.serving.is_leader() {
+        if !ok && !lost && inner.serving.is_leader() {
             tracing::warn!(id = inner.id, "leader cannot reach a quorum; not serving");
             inner.serving.set_quorum_lost(true);
             inner.void_bindings().await;

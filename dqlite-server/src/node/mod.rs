@@ -4,6 +4,7 @@
 mod join;
 mod leadership;
 pub mod membership;
+mod reads;
 mod roles;
 pub mod shared;
 pub mod transfer;
@@ -11,6 +12,7 @@ pub mod transfer;
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
+use std::time::Duration;
 
 use openraft::{BasicNode, ServerState};
 use tokio::net::TcpListener;
@@ -21,6 +23,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::fatal::Fatal;
 use crate::raft::floor::SnapshotFloor;
+use crate::raft::lease::Acks;
 use crate::raft::log_store::LogStore;
 use crate::raft::network::Network;
 use crate::raft::state_machine::StateMachine;
@@ -70,16 +73,21 @@ impl Node {
         let sm_state = sm.state();
         let log =
             LogStore::open_with_floor(&config.dir.join("raft.db"), floor, config.log_cache_bytes)?;
-        let network = Network {
-            id,
-            address: config.address.clone(),
-        };
         let raft_config = Arc::new(
             config
                 .raft_config()
                 .validate()
                 .map_err(|e| Error::Raft(e.to_string()))?,
         );
+        let acks = Arc::new(Acks::new(
+            id,
+            Duration::from_millis(raft_config.election_timeout_max),
+        ));
+        let network = Network {
+            id,
+            address: config.address.clone(),
+            acks: acks.clone(),
+        };
         let raft = Raft::new(id, raft_config, network, log, sm)
             .await
             .map_err(|e| Error::Raft(e.to_string()))?;
@@ -97,6 +105,7 @@ impl Node {
             registry,
             sm: sm_state,
             serving,
+            acks,
             weight: AtomicU64::new(0),
             admin: tokio::sync::Mutex::new(()),
             next_conn: AtomicU64::new(1),

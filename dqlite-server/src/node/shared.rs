@@ -10,6 +10,7 @@ use crate::command::Command;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::fatal::Fatal;
+use crate::raft::lease::Acks;
 use crate::raft::state_machine::SmState;
 use crate::raft::Raft;
 use crate::serving::Serving;
@@ -29,6 +30,8 @@ pub struct Shared {
     pub sm: Arc<Mutex<SmState>>,
     /// Whether, and in which term and epoch, this node serves SQL.
     pub serving: Arc<Serving>,
+    /// Answers to this leader's AppendEntries: its lease and read confirmations.
+    pub acks: Arc<Acks>,
     /// DESCRIBE weight (in memory only, as in dqlite).
     pub weight: AtomicU64,
     /// Serialises membership changes.

@@ -6,6 +6,7 @@
 
 mod append_split;
 pub mod floor;
+pub mod lease;
 mod log_cache;
 pub mod log_store;
 mod log_thread;

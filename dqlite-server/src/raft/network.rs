@@ -3,6 +3,7 @@
 //! (`u32` length, `u8` kind, bincode body; answers carry a `u8` status instead of the kind).
 
 use std::io;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -21,6 +22,7 @@ use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt, BufStream};
 use tokio::net::TcpStream;
 
+use super::lease::Acks;
 use super::{append_split, TypeConfig};
 
 #[cfg(test)]
@@ -51,6 +53,8 @@ pub struct Network {
     pub id: u64,
     /// This node's address, sent in CONNECT.
     pub address: String,
+    /// Where answered AppendEntries are counted (the leader lease).
+    pub acks: Arc<Acks>,
 }
 
 impl RaftNetworkFactory<TypeConfig> for Network {
@@ -58,6 +62,7 @@ impl RaftNetworkFactory<TypeConfig> for Network {
 
     async fn new_client(&mut self, target: u64, node: &BasicNode) -> PeerClient {
         PeerClient::new(self.id, self.address.clone(), target, node.addr.clone())
+            .counting(self.acks.clone())
     }
 }
 
@@ -72,6 +77,7 @@ pub struct PeerClient {
     /// An AppendEntries call is running; still set at the next call when openraft dropped
     /// the last one at its own timeout.
     appending: bool,
+    acks: Option<Arc<Acks>>,
 }
 
 impl PeerClient {
@@ -85,7 +91,14 @@ impl PeerClient {
             stream: None,
             budget: Default::default(),
             appending: false,
+            acks: None,
         }
+    }
+
+    /// Counts this client's answered AppendEntries in `acks`.
+    pub fn counting(mut self, acks: Arc<Acks>) -> PeerClient {
+        self.acks = Some(acks);
+        self
     }
 
     /// The connection, opened if needed. It is taken out of `self` for the duration of one
@@ -214,8 +227,21 @@ impl RaftNetwork<TypeConfig> for PeerClient {
             tracing::debug!(target = self.target_id, %last, budget = self.budget.bytes(),
                 "AppendEntries cut to the byte budget");
         }
+        let leader = rpc.vote.leader_id();
+        let (term, from) = (leader.term, leader.voted_for());
+        let committed = rpc.vote.is_committed();
+        let sent_at = self.acks.as_ref().map(|a| a.now());
         let r = self.call(kind::APPEND, &rpc, option.hard_ttl()).await;
         self.appending = false;
+        if let (Some(acks), Some(sent_at), Some(from), Ok(Ok(resp))) =
+            (&self.acks, sent_at, from, &r)
+        {
+            // Any answer but "higher vote" means the follower took this leader's vote and
+            // refuses other candidates for its lease (see `lease`).
+            if committed && !matches!(resp, AppendEntriesResponse::HigherVote(_)) {
+                acks.answered(from, term, self.target_id, sent_at);
+            }
+        }
         match &r {
             Err(e) if e.kind() == io::ErrorKind::TimedOut => self.budget.timed_out(),
             Ok(_) => self.budget.answered(),

@@ -8,6 +8,7 @@ mod test_hardening;
 mod test_hostile;
 mod test_limits;
 mod test_process;
+mod test_reads;
 mod test_replication;
 mod test_snapshot_kill;
 mod test_stall;

@@ -15,6 +15,14 @@ pub struct Config {
     pub attempt_timeout: Duration,
     /// Deadline for one request and for each follow-up ROWS batch. Default 30 s.
     pub request_timeout: Duration,
+    /// A request of [`crate::Db`] that has had no answer for this long is *hedged*: the
+    /// other nodes are asked, every `hedge_after`, whether another node leads now. If one
+    /// does (and confirms it), the request is abandoned: a read is retried there, a write
+    /// fails with [`crate::Error::CommitUnknown`]. A leader whose process is paused, or
+    /// whose host vanished, otherwise holds the request until `request_timeout`: the
+    /// kernel of a paused process still acknowledges TCP. Default 500 ms; `None` never
+    /// hedges.
+    pub hedge_after: Option<Duration>,
     /// Total time allowed for finding a leader and retrying requests that certainly did not
     /// execute (not-leader, connect failures). Default 30 s.
     pub retry_budget: Duration,
@@ -61,6 +69,7 @@ impl Default for Config {
             dial_timeout: Duration::from_secs(5),
             attempt_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(30),
+            hedge_after: Some(Duration::from_millis(500)),
             retry_budget: Duration::from_secs(30),
             backoff_base: Duration::from_millis(100),
             backoff_cap: Duration::from_secs(1),
@@ -100,6 +109,8 @@ setters! {
     with_attempt_timeout: attempt_timeout: Duration;
     /// Sets [`Config::request_timeout`].
     with_request_timeout: request_timeout: Duration;
+    /// Sets [`Config::hedge_after`].
+    with_hedge_after: hedge_after: Option<Duration>;
     /// Sets [`Config::retry_budget`].
     with_retry_budget: retry_budget: Duration;
     /// Sets [`Config::backoff_base`].

@@ -175,6 +175,41 @@ impl Connector {
     }
 }
 
+impl Connector {
+    /// A node other than `current` that leads now, if any: every other node is asked who
+    /// leads (each within [`FAST_PATH_TIMEOUT`]), and a node named counts only once it names
+    /// itself. For hedging a request that `current` does not answer.
+    pub async fn other_leader(&self, current: &str) -> Option<String> {
+        let nodes = self.store.get().ok()?;
+        let fast = Config {
+            attempt_timeout: self.config.attempt_timeout.min(FAST_PATH_TIMEOUT),
+            dial_timeout: self.config.dial_timeout.min(FAST_PATH_TIMEOUT),
+            ..Config::clone(&self.config)
+        };
+        let ask = |addr: String| {
+            let fast = &fast;
+            async move {
+                let asked = tokio::time::timeout(FAST_PATH_TIMEOUT, ask_leader(&addr, fast));
+                asked.await.ok()?.ok().map(|(_, leader)| leader)
+            }
+        };
+        let mut answers: FuturesUnordered<_> = nodes
+            .into_iter()
+            .filter(|n| n.address != current)
+            .map(|n| ask(n.address))
+            .collect();
+        while let Some(answer) = answers.next().await {
+            let Some(named) = answer.filter(|l| !l.is_empty() && l != current) else {
+                continue;
+            };
+            if ask(named.clone()).await.as_deref() == Some(named.as_str()) {
+                return Some(named);
+            }
+        }
+        None
+    }
+}
+
 /// Probes one node: a leader connection if it (or the node it names, one hop) is leader.
 /// A hint naming a node in `probed` is not followed: that node is asked directly in the same
 /// round, and following a stale hint to a vanished old leader would only wait out a dial.

@@ -8,6 +8,7 @@ use dqlite_proto::{Frame, Value};
 
 use crate::connection::Connection;
 use crate::error::{Error, Result};
+use crate::hedge::hedged;
 use crate::ops::ExecResult;
 use crate::outcome::{judge, Kind};
 use crate::pool::{Pool, PooledConn};
@@ -104,7 +105,8 @@ impl Db {
                 }
                 Err(e) => return Err(e),
             };
-            let err = match op.run(&mut conn).await {
+            let node = conn.node().to_owned();
+            let err = match hedged(self.pool.connector(), &node, op.run(&mut conn)).await {
                 Ok(v) => return Ok((v, conn)),
                 Err(e) => e,
             };

@@ -67,6 +67,7 @@ mod connector;
 mod db;
 mod dial;
 mod error;
+mod hedge;
 mod ops;
 mod outcome;
 mod pool;

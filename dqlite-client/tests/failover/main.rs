@@ -3,6 +3,7 @@
 
 mod batch;
 mod fake;
+mod hedge;
 mod pool;
 mod raw;
 mod silent;

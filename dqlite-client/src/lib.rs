@@ -35,6 +35,12 @@
 //!   it fails with [`Error::CommitUnknown`]. SQLITE_BUSY is retried only with
 //!   [`Config::retry_busy`]; [`Db::transaction`] always retries a whole transaction on busy or
 //!   a leader change before commit (so its closure may run more than once).
+//! - **Hedging** ([`Config::hedge_after`], default 500 ms): a [`Db`] request that has had no
+//!   answer for that long makes the client ask the other nodes, at that interval, who leads.
+//!   Once another node confirms that it leads, the request is given up: a read is retried
+//!   there, a write fails with [`Error::CommitUnknown`]. A paused leader process (whose
+//!   kernel still acknowledges the bytes) or a vanished host otherwise holds a request until
+//!   [`Config::request_timeout`]. Transactions and [`Conn`] are not hedged.
 //! - **Several statements in one text** (`"INSERT ..; INSERT .."`): the server commits them
 //!   one by one and its FAILURE does not say which one failed, so once such a write was
 //!   sent *any* failure (not-leader and busy included) is [`Error::CommitUnknown`] and it is

@@ -378,3 +378,88 @@ fn a_relative_work_dir_is_cleaned_up() {
     assert_eq!(leftovers(&prefix), Vec::<String>::new());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A leader cut off from its peers (clients still reach it) must never answer a read with a
+/// value that the new leader on the other side has overwritten: its lease runs out before
+/// the others can elect anyone, and it steps down after an election timeout.
+#[test]
+fn ours_an_isolated_old_leader_never_answers_a_read_stale() {
+    if !namespaces_ok("ours_an_isolated_old_leader_never_answers_a_read_stale") {
+        return;
+    }
+    let dir = work_dir("stale");
+    let mut c = Cluster::start(spec(Target::Ours, 3, server_bin(), &dir, None)).unwrap();
+    let prefix = c.prefix();
+    await_members(c.addresses(), 3);
+    let config = dqlite_client::Config::default()
+        .with_retry_budget(Duration::from_secs(30))
+        .with_hedge_after(None);
+    let all = dqlite_client::Cluster::from_addresses(c.addresses(), config.clone()).unwrap();
+    let db = all.open("stale");
+    let old_addr = block_on(async {
+        db.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)", ())
+            .await
+            .unwrap();
+        db.execute("INSERT INTO t VALUES (1, 'old')", ())
+            .await
+            .unwrap();
+        all.leader_address().await.unwrap()
+    });
+    let old = c.node_of_address(&old_addr).unwrap();
+    // A handle that only knows the old leader: it keeps asking it.
+    let pinned = dqlite_client::Cluster::from_addresses(
+        [old_addr.clone()],
+        config.clone().with_retry_budget(Duration::from_secs(3)),
+    )
+    .unwrap()
+    .open("stale");
+    let read = |db: &dqlite_client::Db| {
+        let db = db.clone();
+        block_on(async move {
+            db.query_all("SELECT v FROM t WHERE k = 1", ())
+                .await
+                .map(|rows| {
+                    rows.iter()
+                        .map(|r| r.get::<String, _>(0).unwrap())
+                        .collect::<Vec<_>>()
+                })
+        })
+    };
+    assert_eq!(read(&pinned).unwrap(), ["old"]);
+
+    let others: Vec<usize> = (0..3).filter(|i| *i != old).collect();
+    let drops: Vec<Vec<usize>> = (0..3)
+        .map(|i| if i == old { others.clone() } else { vec![old] })
+        .collect();
+    c.partition(&drops).unwrap();
+    let rest = dqlite_client::Cluster::from_addresses(
+        others.iter().map(|i| c.address(*i).to_owned()),
+        config,
+    )
+    .unwrap()
+    .open("stale");
+    // The others may still name the old leader for a moment, so the (idempotent) overwrite
+    // is repeated until a leader on their side acknowledges it.
+    block_on(async {
+        let mut last = None;
+        for _ in 0..20 {
+            match rest.execute("UPDATE t SET v = 'new' WHERE k = 1", ()).await {
+                Ok(_) => return,
+                Err(e) => last = Some(e),
+            }
+        }
+        panic!("the new leader never acknowledged the overwrite: {last:?}");
+    });
+    match read(&pinned) {
+        Ok(values) => assert_eq!(
+            values,
+            ["new"],
+            "stale read: the isolated old leader answered with the overwritten value"
+        ),
+        Err(e) => println!("the isolated old leader refused the read: {e}"),
+    }
+    c.heal_partition().unwrap();
+    c.shutdown().unwrap();
+    assert_eq!(leftovers(&prefix), Vec::<String>::new());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

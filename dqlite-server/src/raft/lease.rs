@@ -16,7 +16,8 @@
 //!   T + [`Acks::lease`], the follower lease shortened by that drift and by [`MARGIN`]
 //!   (the *leader lease*). Wall-clock time is never used, only each node's monotonic clock.
 //!   A machine that is suspended as a whole (its monotonic clock stops while the others'
-//!   run) breaks the assumption.
+//!   run) breaks the assumption, and so does a follower configured with a shorter election
+//!   timeout than the leader (its vote lease follows its own setting).
 //!
 //! Send times are taken before the request is written, so they are never later than the
 //! real ones. Only answers to requests of the current term count, and a change of term or

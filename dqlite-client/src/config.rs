@@ -15,10 +15,11 @@ pub struct Config {
     pub attempt_timeout: Duration,
     /// Deadline for one request and for each follow-up ROWS batch. Default 30 s.
     pub request_timeout: Duration,
-    /// A request of [`crate::Db`] that has had no answer for this long is *hedged*: the
+    /// A request (of [`crate::Db`], [`crate::Conn`], [`crate::Statement`] or
+    /// [`crate::Transaction`]) that has had no answer for this long is *hedged*: the
     /// other nodes are asked, every `hedge_after`, whether another node leads now. If one
-    /// does (and confirms it), the request is abandoned: a read is retried there, a write
-    /// fails with [`crate::Error::CommitUnknown`]. A leader whose process is paused, or
+    /// does (and confirms it), the request is abandoned: a read of `Db` is retried there
+    /// (elsewhere a read keeps its error), a write fails with [`crate::Error::CommitUnknown`]. A leader whose process is paused, or
     /// whose host vanished, otherwise holds the request until `request_timeout`: the
     /// kernel of a paused process still acknowledges TCP. Default 500 ms; `None` never
     /// hedges.

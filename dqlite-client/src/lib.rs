@@ -40,7 +40,10 @@
 //!   Once another node confirms that it leads, the request is given up: a read is retried
 //!   there, a write fails with [`Error::CommitUnknown`]. A paused leader process (whose
 //!   kernel still acknowledges the bytes) or a vanished host otherwise holds a request until
-//!   [`Config::request_timeout`]. Transactions and [`Conn`] are not hedged.
+//!   [`Config::request_timeout`]. Requests on a [`Conn`], a [`Statement`] or a
+//!   [`Transaction`] are hedged too but never retried: a read keeps its error, a statement
+//!   that may commit (COMMIT among them) fails with [`Error::CommitUnknown`]. A result
+//!   already streaming is not hedged.
 //! - **Several statements in one text** (`"INSERT ..; INSERT .."`): the server commits them
 //!   one by one and its FAILURE does not say which one failed, so once such a write was
 //!   sent *any* failure (not-leader and busy included) is [`Error::CommitUnknown`] and it is

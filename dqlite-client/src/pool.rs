@@ -190,6 +190,11 @@ impl PooledConn {
     }
 
     /// Reports that an error on this connection showed a leader change, and closes it.
+    /// The connector of the pool this connection came from (for hedging its requests).
+    pub fn connector(&self) -> Connector {
+        self.pool.connector().clone()
+    }
+
     pub fn leader_changed(mut self) {
         if let Some(conn) = self.conn.take() {
             self.pool.leader_changed(self.epoch, conn.node());

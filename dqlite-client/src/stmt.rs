@@ -2,6 +2,7 @@
 //! Nothing here is retried; failures are classified by [`judge`] like everywhere else.
 
 use crate::error::{Error, Result};
+use crate::hedge::hedged;
 use crate::ops::{ExecResult, StmtInfo};
 use crate::outcome::{judge, Kind};
 use crate::pool::PooledConn;
@@ -10,7 +11,9 @@ use crate::rows::{Rows, Source};
 use crate::types::IntoParams;
 
 /// A pooled connection held exclusively until dropped. Requests on it are not retried (a
-/// leader change also keeps the connection from returning to the pool).
+/// leader change also keeps the connection from returning to the pool), but they are
+/// hedged like [`crate::Db`]'s: one that a leader stops answering ends once another node
+/// leads (see [`crate::Config::hedge_after`]).
 ///
 /// A request that may write and whose outcome is unknown fails with
 /// [`Error::CommitUnknown`], as on [`crate::Db`]: leadership lost (10506), or a timeout,
@@ -82,7 +85,8 @@ impl Conn {
     pub async fn execute(&mut self, sql: &str, params: impl IntoParams) -> Result<ExecResult> {
         let params = params.into_params()?;
         self.ready()?;
-        let res = self.conn.exec_sql(sql, params).await;
+        let (connector, node) = (self.conn.connector(), self.node().to_owned());
+        let res = hedged(&connector, &node, self.conn.exec_sql(sql, params)).await;
         self.check(res, self.kind(sql))
     }
 
@@ -90,7 +94,8 @@ impl Conn {
     pub async fn query(&mut self, sql: &str, params: impl IntoParams) -> Result<Rows<'_>> {
         let params = params.into_params()?;
         self.ready()?;
-        let res = self.conn.query_sql(sql, params).await;
+        let (connector, node) = (self.conn.connector(), self.node().to_owned());
+        let res = hedged(&connector, &node, self.conn.query_sql(sql, params)).await;
         let frame = self.check(res, self.kind(sql))?;
         Rows::new(Source::Borrowed(&mut self.conn), frame, self.max_empty)
     }
@@ -146,7 +151,8 @@ impl<'c> Statement<'c> {
     pub async fn execute(&mut self, params: impl IntoParams) -> Result<ExecResult> {
         let params = params.into_params()?;
         self.conn.ready()?;
-        let res = self.conn.conn.exec_stmt(self.id, params).await;
+        let (connector, node) = (self.conn.conn.connector(), self.conn.node().to_owned());
+        let res = hedged(&connector, &node, self.conn.conn.exec_stmt(self.id, params)).await;
         self.conn.check(res, self.kind)
     }
 
@@ -154,7 +160,13 @@ impl<'c> Statement<'c> {
     pub async fn query(&mut self, params: impl IntoParams) -> Result<Rows<'_>> {
         let params = params.into_params()?;
         self.conn.ready()?;
-        let res = self.conn.conn.query_stmt(self.id, params).await;
+        let (connector, node) = (self.conn.conn.connector(), self.conn.node().to_owned());
+        let res = hedged(
+            &connector,
+            &node,
+            self.conn.conn.query_stmt(self.id, params),
+        )
+        .await;
         let frame = self.conn.check(res, self.kind)?;
         let max_empty = self.conn.max_empty;
         Rows::new(Source::Borrowed(&mut self.conn.conn), frame, max_empty)

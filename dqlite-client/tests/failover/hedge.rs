@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dqlite_client::{Cluster, Config, Db, Error};
-use dqlite_proto::request_kind;
+use dqlite_proto::{request_kind, Request};
 
 use crate::fake::{cluster, standard, Action, FakeNode, World};
 use crate::handler;
@@ -22,15 +22,23 @@ fn patient() -> Config {
         .with_backoff_cap(Duration::from_millis(50))
 }
 
-/// Three fake nodes; the first leads and never answers `stalls` requests.
+/// Three fake nodes; the first leads and never answers requests of kind `stalls`.
 async fn stalling_leader(stalls: u8, config: Config) -> (Arc<World>, Vec<FakeNode>, Db) {
+    stalling_leader_on(move |req| req.kind() == stalls, config).await
+}
+
+/// Three fake nodes; the first leads and never answers the requests `stalls` picks.
+async fn stalling_leader_on(
+    stalls: impl Fn(&Request) -> bool + Send + Sync + 'static,
+    config: Config,
+) -> (Arc<World>, Vec<FakeNode>, Db) {
     let first = Arc::new(Mutex::new(String::new()));
     let known = Arc::clone(&first);
     let (world, nodes) = cluster(
         3,
         handler(move |w, me, req| {
             let is_first = *known.lock().expect("lock") == me;
-            if is_first && req.kind() == stalls {
+            if is_first && stalls(req) {
                 Action::Stall
             } else {
                 standard(w, me, req)
@@ -131,4 +139,34 @@ async fn while_no_other_node_leads_the_request_keeps_waiting() {
             "the read went to a node that does not lead"
         );
     }
+}
+
+#[tokio::test]
+async fn a_commit_stalled_on_the_old_leader_is_unknown_once_another_node_leads() {
+    let commit = |req: &Request| matches!(req, Request::ExecSql { sql, .. } if sql == "COMMIT");
+    let (world, nodes, db) = stalling_leader_on(commit, patient()).await;
+    let mut tx = db.begin().await.expect("BEGIN");
+    tx.execute("INSERT INTO t VALUES (1)", ())
+        .await
+        .expect("INSERT");
+    let sent = world.count(&nodes[0].addr, request_kind::EXEC_SQL);
+    let done = tokio::spawn(tx.commit());
+    for _ in 0..3000 {
+        if world.count(&nodes[0].addr, request_kind::EXEC_SQL) > sent {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    world.set_leader(&nodes[1].addr);
+    let err = tokio::time::timeout(Duration::from_secs(30), done)
+        .await
+        .expect("the COMMIT still waited on the silent old leader after 30 s")
+        .expect("join")
+        .expect_err("its outcome cannot be known");
+    assert!(err.is_commit_unknown(), "{err}");
+    assert_eq!(
+        world.count(&nodes[1].addr, request_kind::EXEC_SQL),
+        0,
+        "nothing of the transaction went to the new leader"
+    );
 }

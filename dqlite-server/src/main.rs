@@ -46,7 +46,8 @@ struct Args {
     #[arg(long, default_value_t = 30_000)]
     role_adjust_ms: u64,
     /// Largest write transaction in bytes of changes; a bigger one fails with SQLITE_TOOBIG
-    /// (at most 128 MiB: one raft entry must replicate within a heartbeat).
+    /// (at most 128 MiB). One raft entry must replicate within a heartbeat: raise
+    /// --heartbeat-ms and --election-timeout-ms with it.
     #[arg(long, default_value_t = dqlite_server::config::DEFAULT_MAX_TX_BYTES)]
     max_tx_bytes: u64,
     /// Most databases the cluster holds; an OPEN of a new name beyond it fails.

@@ -62,6 +62,15 @@ impl Connector {
         }
     }
 
+    /// The configuration with dial and probe deadlines cut to [`FAST_PATH_TIMEOUT`].
+    fn fast(&self) -> Config {
+        Config {
+            attempt_timeout: self.config.attempt_timeout.min(FAST_PATH_TIMEOUT),
+            dial_timeout: self.config.dial_timeout.min(FAST_PATH_TIMEOUT),
+            ..Config::clone(&self.config)
+        }
+    }
+
     /// A registered connection to the current leader, within the retry budget.
     pub async fn connect(&self) -> Result<Connection> {
         self.connect_until(Instant::now() + self.config.retry_budget)
@@ -101,12 +110,7 @@ impl Connector {
         if let Some(addr) = self.last_leader() {
             // A short deadline: a leader that vanished (no reset, just silence) must not
             // hold up the search; if it is merely slow, the round below probes it again.
-            let fast = Config {
-                attempt_timeout: self.config.attempt_timeout.min(FAST_PATH_TIMEOUT),
-                dial_timeout: self.config.dial_timeout.min(FAST_PATH_TIMEOUT),
-                ..Config::clone(&self.config)
-            };
-            match probe(&addr, &fast, &[]).await {
+            match probe(&addr, &self.fast(), &[]).await {
                 Ok(conn) => return Ok(conn),
                 Err(why) => {
                     self.forget_leader(&addr);
@@ -181,11 +185,7 @@ impl Connector {
     /// itself. For hedging a request that `current` does not answer.
     pub async fn other_leader(&self, current: &str) -> Option<String> {
         let nodes = self.store.get().ok()?;
-        let fast = Config {
-            attempt_timeout: self.config.attempt_timeout.min(FAST_PATH_TIMEOUT),
-            dial_timeout: self.config.dial_timeout.min(FAST_PATH_TIMEOUT),
-            ..Config::clone(&self.config)
-        };
+        let fast = self.fast();
         let ask = |addr: String| {
             let fast = &fast;
             async move {

@@ -1,6 +1,7 @@
 //! An exclusively held connection ([`Conn`]) and prepared statements on it ([`Statement`]).
 //! Nothing here is retried; failures are classified by [`judge`] like everywhere else.
 
+use crate::connector::Connector;
 use crate::error::{Error, Result};
 use crate::hedge::hedged;
 use crate::ops::{ExecResult, StmtInfo};
@@ -24,6 +25,10 @@ use crate::types::IntoParams;
 #[derive(Debug)]
 pub struct Conn {
     conn: PooledConn,
+    /// For hedging requests: the pool's connector and this connection's node, kept beside
+    /// the connection so that a request can borrow them while it holds the connection.
+    connector: Connector,
+    node: String,
     max_empty: u32,
     in_transaction: bool,
 }
@@ -31,6 +36,8 @@ pub struct Conn {
 impl Conn {
     pub(crate) fn new(conn: PooledConn, max_empty: u32) -> Conn {
         Conn {
+            connector: conn.connector(),
+            node: conn.node().to_owned(),
             conn,
             max_empty,
             in_transaction: false,
@@ -85,8 +92,7 @@ impl Conn {
     pub async fn execute(&mut self, sql: &str, params: impl IntoParams) -> Result<ExecResult> {
         let params = params.into_params()?;
         self.ready()?;
-        let (connector, node) = (self.conn.connector(), self.node().to_owned());
-        let res = hedged(&connector, &node, self.conn.exec_sql(sql, params)).await;
+        let res = hedged(&self.connector, &self.node, self.conn.exec_sql(sql, params)).await;
         self.check(res, self.kind(sql))
     }
 
@@ -94,8 +100,12 @@ impl Conn {
     pub async fn query(&mut self, sql: &str, params: impl IntoParams) -> Result<Rows<'_>> {
         let params = params.into_params()?;
         self.ready()?;
-        let (connector, node) = (self.conn.connector(), self.node().to_owned());
-        let res = hedged(&connector, &node, self.conn.query_sql(sql, params)).await;
+        let res = hedged(
+            &self.connector,
+            &self.node,
+            self.conn.query_sql(sql, params),
+        )
+        .await;
         let frame = self.check(res, self.kind(sql))?;
         Rows::new(Source::Borrowed(&mut self.conn), frame, self.max_empty)
     }
@@ -151,8 +161,8 @@ impl<'c> Statement<'c> {
     pub async fn execute(&mut self, params: impl IntoParams) -> Result<ExecResult> {
         let params = params.into_params()?;
         self.conn.ready()?;
-        let (connector, node) = (self.conn.conn.connector(), self.conn.node().to_owned());
-        let res = hedged(&connector, &node, self.conn.conn.exec_stmt(self.id, params)).await;
+        let c = &mut *self.conn;
+        let res = hedged(&c.connector, &c.node, c.conn.exec_stmt(self.id, params)).await;
         self.conn.check(res, self.kind)
     }
 
@@ -160,13 +170,8 @@ impl<'c> Statement<'c> {
     pub async fn query(&mut self, params: impl IntoParams) -> Result<Rows<'_>> {
         let params = params.into_params()?;
         self.conn.ready()?;
-        let (connector, node) = (self.conn.conn.connector(), self.conn.node().to_owned());
-        let res = hedged(
-            &connector,
-            &node,
-            self.conn.conn.query_stmt(self.id, params),
-        )
-        .await;
+        let c = &mut *self.conn;
+        let res = hedged(&c.connector, &c.node, c.conn.query_stmt(self.id, params)).await;
         let frame = self.conn.check(res, self.kind)?;
         let max_empty = self.conn.max_empty;
         Rows::new(Source::Borrowed(&mut self.conn.conn), frame, max_empty)

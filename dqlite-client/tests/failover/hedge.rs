@@ -54,30 +54,38 @@ async fn stalling_leader_on(
     (world, nodes, db)
 }
 
-/// Waits (bounded) until the first node has received a request of `kind`.
-async fn until_sent(world: &World, node: &str, kind: u8) {
-    for _ in 0..3000 {
-        if world.count(node, kind) > 0 {
-            return;
-        }
+/// Runs `request` until the old leader (the first node) has received one more request of
+/// `kind`, then makes node `next` the leader, and returns what `request` ends with (within
+/// a bounded wait: without hedging it would wait on the old leader for minutes).
+async fn once_leader_moves<T: Send + 'static>(
+    world: &World,
+    nodes: &[FakeNode],
+    kind: u8,
+    next: usize,
+    request: impl std::future::Future<Output = T> + Send + 'static,
+) -> T {
+    let old = &nodes[0].addr;
+    let before = world.count(old, kind);
+    let running = tokio::spawn(request);
+    let mut tries = 0;
+    while world.count(old, kind) == before {
+        tries += 1;
+        assert!(tries < 3000, "the request never reached {old}");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    panic!("the request never reached {node}");
+    world.set_leader(&nodes[next].addr);
+    tokio::time::timeout(Duration::from_secs(30), running)
+        .await
+        .expect("the request still waited on the silent old leader after 30 s")
+        .expect("join")
 }
 
 #[tokio::test]
 async fn a_read_stalled_on_the_old_leader_is_answered_by_the_new_one() {
     let (world, nodes, db) = stalling_leader(request_kind::QUERY_SQL, patient()).await;
-    let read = tokio::spawn({
-        let db = db.clone();
-        async move { db.query_all("SELECT n FROM t", ()).await }
-    });
-    until_sent(&world, &nodes[0].addr, request_kind::QUERY_SQL).await;
-    world.set_leader(&nodes[1].addr);
-    let rows = tokio::time::timeout(Duration::from_secs(30), read)
+    let read = async move { db.query_all("SELECT n FROM t", ()).await };
+    let rows = once_leader_moves(&world, &nodes, request_kind::QUERY_SQL, 1, read)
         .await
-        .expect("the read still waited on the silent old leader after 30 s")
-        .expect("join")
         .expect("read");
     assert_eq!(rows.len(), 1);
     let n: i64 = rows[0].get(0).expect("an integer");
@@ -88,16 +96,9 @@ async fn a_read_stalled_on_the_old_leader_is_answered_by_the_new_one() {
 #[tokio::test]
 async fn a_write_stalled_on_the_old_leader_is_unknown_and_never_resent() {
     let (world, nodes, db) = stalling_leader(request_kind::EXEC_SQL, patient()).await;
-    let write = tokio::spawn({
-        let db = db.clone();
-        async move { db.execute("INSERT INTO t VALUES (1)", ()).await }
-    });
-    until_sent(&world, &nodes[0].addr, request_kind::EXEC_SQL).await;
-    world.set_leader(&nodes[2].addr);
-    let err = tokio::time::timeout(Duration::from_secs(30), write)
+    let write = async move { db.execute("INSERT INTO t VALUES (1)", ()).await };
+    let err = once_leader_moves(&world, &nodes, request_kind::EXEC_SQL, 2, write)
         .await
-        .expect("the write still waited on the silent old leader after 30 s")
-        .expect("join")
         .expect_err("its outcome cannot be known");
     assert!(err.is_commit_unknown(), "{err}");
     assert!(
@@ -149,19 +150,8 @@ async fn a_commit_stalled_on_the_old_leader_is_unknown_once_another_node_leads()
     tx.execute("INSERT INTO t VALUES (1)", ())
         .await
         .expect("INSERT");
-    let sent = world.count(&nodes[0].addr, request_kind::EXEC_SQL);
-    let done = tokio::spawn(tx.commit());
-    for _ in 0..3000 {
-        if world.count(&nodes[0].addr, request_kind::EXEC_SQL) > sent {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    world.set_leader(&nodes[1].addr);
-    let err = tokio::time::timeout(Duration::from_secs(30), done)
+    let err = once_leader_moves(&world, &nodes, request_kind::EXEC_SQL, 1, tx.commit())
         .await
-        .expect("the COMMIT still waited on the silent old leader after 30 s")
-        .expect("join")
         .expect_err("its outcome cannot be known");
     assert!(err.is_commit_unknown(), "{err}");
     assert_eq!(

@@ -197,7 +197,7 @@ impl Gateway {
     ) -> Result<bool> {
         match local::query(db, &self.node.registry.limits, self.conn, sql, params)? {
             Local::Rows(batch) => {
-                self.node.confirm_read(self.node.acks.now()).await?;
+                self.node.confirm_read().await?;
                 out.send_raw(&batch).await?;
                 Ok(true)
             }
@@ -233,7 +233,7 @@ impl Gateway {
         while let Some(batch) = rows_rx.recv().await {
             if !confirmed {
                 // The snapshot was taken before the first batch was made.
-                self.node.confirm_read(self.node.acks.now()).await?;
+                self.node.confirm_read().await?;
                 confirmed = true;
             }
             if io_error.is_none() {

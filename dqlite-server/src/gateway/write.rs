@@ -36,7 +36,7 @@ impl Gateway {
             Some(ran) => {
                 if !ran.dml && !ran.rows.is_empty() {
                     // Rows that no commit confirmed: confirmed like any read.
-                    self.node.confirm_read(self.node.acks.now()).await?;
+                    self.node.confirm_read().await?;
                 }
                 // Transaction control and VACUUM run without producing ROWS: a QUERY of one
                 // still gets its (empty) answer. A streamed query has sent its own.
@@ -231,7 +231,7 @@ async fn forward(
         }
         if !confirmed {
             // What the transaction read is confirmed like any read before it leaves.
-            if let Err(e) = node.confirm_read(node.acks.now()).await {
+            if let Err(e) = node.confirm_read().await {
                 stopped = Some(e);
                 rows.close();
                 continue;

@@ -8,15 +8,16 @@ use super::shared::Shared;
 use crate::error::{Error, Result};
 
 impl Shared {
-    /// Confirms a read whose snapshot was taken no later than `taken` (a time from
-    /// `acks.now()`). While the leader lease holds this costs nothing; otherwise (and always
+    /// Confirms a read whose snapshot is already taken (every caller has its rows in hand).
+    /// While the leader lease holds this costs nothing; otherwise (and always
     /// with `linearizable_reads`, which trusts no clock) it waits until a quorum has answered
-    /// an AppendEntries sent after `taken`, asking raft for a heartbeat if none was asked
+    /// an AppendEntries sent after now, asking raft for a heartbeat if none was asked
     /// for since. Fails with "not leader" when this node stops serving, or when no quorum
     /// answers within an election timeout: the client then looks for the leader elsewhere.
-    pub async fn confirm_read(&self, taken: u64) -> Result<()> {
+    pub async fn confirm_read(&self) -> Result<()> {
         let acks = &self.acks;
-        if !self.config.linearizable_reads && acks.lease_holds(acks.now()) {
+        let taken = acks.now();
+        if !self.config.linearizable_reads && acks.lease_holds(taken) {
             return Ok(());
         }
         let deadline = Instant::now() + self.config.election_timeout;
